@@ -1,0 +1,481 @@
+/*
+ * exec.c: run bash in its own process group (or session) with stdin on
+ * /dev/null, stdout and stderr on one pipe, a wall budget and an output cap.
+ *
+ * One poll loop watches the pipe and a signalfd for SIGCHLD. Every SIGCHLD
+ * reaps every zombie (the runner is PID 1: orphans are its children too).
+ * When bash exits, output still arriving is read for DRAIN_MS more: a
+ * background job holding the pipe cannot hold the verdict.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec.h"
+
+#define DRAIN_MS	100
+#define EXIT_TIMEOUT	124
+#define EXIT_NO_EXEC	127
+
+/* Microseconds on CLOCK_MONOTONIC. */
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+long exec_now_ms(void)
+{
+	return (long)(now_us() / 1000);
+}
+
+int exec_init(struct exec_ctx *ctx, char *err, size_t errlen)
+{
+	sigset_t chld;
+
+	memset(ctx, 0, sizeof(*ctx));
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0) {
+		snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
+		return -1;
+	}
+	ctx->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (ctx->sigfd < 0) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void exec_fini(struct exec_ctx *ctx)
+{
+	if (ctx->sigfd >= 0)
+		close(ctx->sigfd);
+	ctx->sigfd = -1;
+}
+
+void exec_result_free(struct exec_result *res)
+{
+	free(res->output);
+	memset(res, 0, sizeof(*res));
+}
+
+void exec_kill_group(pid_t pgid)
+{
+	if (pgid > 1) {
+		kill(-pgid, SIGKILL);
+		/* The leader may have moved to another group (setpgid): kill it by pid too. */
+		kill(pgid, SIGKILL);
+	}
+}
+
+static int status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+/* Empty the signalfd, then reap every zombie; *status gets watch's status if it died. */
+static bool reap(struct exec_ctx *ctx, pid_t watch, int *status)
+{
+	struct signalfd_siginfo si[8];
+	bool found = false;
+	pid_t p;
+	int st;
+
+	while (read(ctx->sigfd, si, sizeof(si)) > 0)
+		;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0 || (p < 0 && errno == EINTR)) {
+		if (p == watch && watch > 0) {
+			*status = st;
+			found = true;
+		}
+	}
+	return found;
+}
+
+void exec_reap(struct exec_ctx *ctx)
+{
+	int st;
+
+	reap(ctx, 0, &st);
+}
+
+/* In the child: never returns. Only async-signal-safe calls. */
+__attribute__((noreturn))
+static void child(const struct exec_spec *spec, int out_fd, int err_fd)
+{
+	sigset_t none;
+	int null_in, null_out, e;
+
+	/* The runner's signal state (SIGPIPE ignored, SIGCHLD blocked) is not bash's. */
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (spec->new_session ? setsid() < 0 : setpgid(0, 0) < 0)
+		goto fail;
+	null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	null_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null_in < 0 || null_out < 0 || dup2(null_in, 0) < 0)
+		goto fail;
+	if (out_fd < 0)
+		out_fd = null_out;
+	if (dup2(out_fd, 1) < 0 || dup2(spec->stderr_to_null ? null_out : out_fd, 2) < 0)
+		goto fail;
+	if (chdir(spec->cwd) < 0)
+		goto fail;
+	execve(spec->path, (char *const *)spec->argv, (char *const *)spec->envp);
+fail:
+	e = errno;
+	if (write(err_fd, &e, sizeof(e)) < 0)
+		_exit(EXIT_NO_EXEC);
+	_exit(EXIT_NO_EXEC);
+}
+
+/* Make the program the first thing the OOM killer takes, not the runner. */
+static void prefer_for_oom(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "1000", 4) < 0) {
+		/* best effort: the program still runs */
+	}
+	close(fd);
+}
+
+static void remember_group(struct exec_ctx *ctx, pid_t pgid)
+{
+	if (ctx->n_groups < EXEC_MAX_GROUPS)
+		ctx->groups[ctx->n_groups++] = pgid;
+}
+
+/* Fork and exec; returns the pid, or -1 with err filled (the child reaped). */
+static pid_t spawn(struct exec_ctx *ctx, const struct exec_spec *spec, int out_fd,
+    char *err, size_t errlen)
+{
+	int ep[2], child_errno = 0, st;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe2: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0)
+		child(spec, out_fd, ep[1]);
+	close(ep[1]);
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(ep[0]);
+		return -1;
+	}
+	/* Also here, so that a kill of the group never misses a just-forked child. */
+	if (!spec->new_session)
+		setpgid(pid, pid);
+	/* The error pipe closes on a successful exec, or carries the errno. */
+	do
+		n = read(ep[0], &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(ep[0]);
+	if (n == (ssize_t)sizeof(child_errno)) {
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		snprintf(err, errlen, "cannot run %s: %s", spec->path, strerror(child_errno));
+		return -1;
+	}
+	remember_group(ctx, pid);
+	prefer_for_oom(pid);
+	return pid;
+}
+
+/* Read what the pipe has; returns 1 at EOF, 0 otherwise. Sets truncated past the cap. */
+static int read_output(int fd, struct exec_result *res, size_t cap)
+{
+	for (;;) {
+		/* Room for one byte past the cap: seeing it means "truncated". */
+		ssize_t n = read(fd, res->output + res->output_len, cap + 1 - res->output_len);
+
+		if (n > 0) {
+			res->output_len += (size_t)n;
+			if (res->output_len > cap) {
+				res->output_len = cap;
+				res->truncated = true;
+				return 0;
+			}
+			continue;
+		}
+		if (n == 0)
+			return 1;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN ? 0 : 1;
+	}
+}
+
+/* Milliseconds for poll until deadline (rounded up, at least 0). */
+static int poll_ms(int64_t deadline, int64_t now)
+{
+	int64_t ms = (deadline - now + 999) / 1000;
+
+	return ms < 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* Wait for pid to end (it was just killed), reaping everything else on the way. */
+static int wait_for(struct exec_ctx *ctx, pid_t pid)
+{
+	int st = 0;
+
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return 0;
+	}
+	exec_reap(ctx);
+	return st;
+}
+
+int exec_run(struct exec_ctx *ctx, const struct exec_spec *spec, struct exec_result *res,
+    char *err, size_t errlen)
+{
+	int pfd[2] = { -1, -1 }, status = 0;
+	bool done = false;
+	int64_t start, deadline, drain_until = 0;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (spec->output_cap > 0) {
+		res->output = malloc(spec->output_cap + 1);
+		if (res->output == NULL) {
+			snprintf(err, errlen, "out of memory for %zu bytes of output", spec->output_cap);
+			return -1;
+		}
+		if (pipe2(pfd, O_CLOEXEC) < 0) {
+			snprintf(err, errlen, "pipe2: %s", strerror(errno));
+			exec_result_free(res);
+			return -1;
+		}
+		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	}
+	start = now_us();
+	deadline = start + (int64_t)spec->budget_ms * 1000;
+	pid = spawn(ctx, spec, pfd[1], err, errlen);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (pid < 0) {
+		if (pfd[0] >= 0)
+			close(pfd[0]);
+		exec_result_free(res);
+		return -1;
+	}
+	res->pgid = pid;
+
+	for (;;) {
+		struct pollfd fds[2] = {
+			{ .fd = ctx->sigfd, .events = POLLIN },
+			{ .fd = pfd[0], .events = POLLIN },
+		};
+		int64_t now = now_us();
+
+		if (!done && now >= deadline) {
+			res->timed_out = true;
+			break;
+		}
+		if (done && (pfd[0] < 0 || now >= drain_until))
+			break;
+		if (poll(fds, pfd[0] >= 0 ? 2 : 1, poll_ms(done ? drain_until : deadline, now)) < 0 &&
+		    errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			res->timed_out = true;	/* kill it below, report what we have */
+			break;
+		}
+		if (pfd[0] >= 0 && fds[1].revents != 0) {
+			if (read_output(pfd[0], res, spec->output_cap)) {
+				close(pfd[0]);
+				pfd[0] = -1;
+			}
+			if (res->truncated)
+				break;
+		}
+		/* Always empty the signalfd: a ready one left unread would spin the loop. */
+		if (fds[0].revents != 0 && reap(ctx, done ? 0 : pid, &status) && !done) {
+			done = true;
+			drain_until = now_us() + DRAIN_MS * 1000;
+		}
+	}
+
+	if (!done) {
+		exec_kill_group(pid);
+		status = wait_for(ctx, pid);
+	}
+	if (spec->kill_group_after || res->truncated || res->timed_out)
+		exec_kill_group(pid);
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	res->elapsed_ms = (long)((now_us() - start) / 1000);
+	res->exit_code = res->timed_out ? EXIT_TIMEOUT : status_code(status);
+	if (res->output != NULL)
+		res->output[res->output_len] = '\0';
+	return 0;
+}
+
+/* Is there any child left? Reaps what it finds. */
+static bool children_left(struct exec_ctx *ctx)
+{
+	pid_t p;
+	int st;
+
+	exec_reap(ctx);
+	p = waitpid(-1, &st, WNOHANG);
+	return !(p < 0 && errno == ECHILD);
+}
+
+/*
+ * Outside a PID namespace: SIGKILL every direct child. As a subreaper the
+ * runner inherits the orphans (setsid escapes), so repeating this reaches all.
+ */
+static void kill_children(void)
+{
+	char path[64], buf[4096], *p, *end;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (p = buf;; p = end) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (pid > 1)
+			kill((pid_t)pid, SIGKILL);
+	}
+}
+
+int exec_kill_all(struct exec_ctx *ctx, long max_ms)
+{
+	int64_t deadline = now_us() + (int64_t)max_ms * 1000;
+	bool pid1 = getpid() == 1;
+
+	for (;;) {
+		struct pollfd fd = { .fd = ctx->sigfd, .events = POLLIN };
+
+		/* Never kill(-1) outside a PID namespace: as root that is the whole machine. */
+		if (pid1)
+			kill(-1, SIGKILL);
+		else {
+			for (size_t i = 0; i < ctx->n_groups; i++)
+				exec_kill_group(ctx->groups[i]);
+			kill_children();
+		}
+		if (!children_left(ctx))
+			return 0;
+		if (now_us() >= deadline)
+			return -1;
+		poll(&fd, 1, 10);
+	}
+}
+
+/* The session of a process, from /proc/PID/stat (field 6), or -1. */
+static pid_t session_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	long sid;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: parse after the last ')'. */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %ld", &sid) != 1)
+		return -1;
+	return (pid_t)sid;
+}
+
+/* As PID 1: SIGKILL every process outside keep_sid; returns how many were signalled. */
+static int kill_outside_session(pid_t keep_sid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		pid_t sid;
+
+		if (*end != '\0' || pid <= 1 || pid == (long)getpid())
+			continue;
+		sid = session_of((pid_t)pid);
+		if (sid < 0 || (keep_sid > 0 && sid == keep_sid))
+			continue;
+		kill((pid_t)pid, SIGKILL);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int exec_kill_others(struct exec_ctx *ctx, pid_t keep_sid, long max_ms)
+{
+	int64_t deadline = now_us() + (int64_t)max_ms * 1000;
+	bool pid1 = getpid() == 1;
+
+	for (;;) {
+		struct pollfd fd = { .fd = ctx->sigfd, .events = POLLIN };
+		int signalled = 0;
+
+		if (pid1) {
+			signalled = kill_outside_session(keep_sid);
+		} else {
+			for (size_t i = 0; i < ctx->n_groups; i++)
+				if (ctx->groups[i] != keep_sid && kill(-ctx->groups[i], SIGKILL) == 0)
+					signalled++;
+		}
+		exec_reap(ctx);
+		if (signalled == 0)
+			return 0;
+		if (now_us() >= deadline)
+			return -1;
+		poll(&fd, 1, 5);
+	}
+}

@@ -1,0 +1,40 @@
+/*
+ * request.h: the runner's one JSON request (runner/README.md, "Request"),
+ * parsed and validated.
+ */
+#ifndef CMDARENA_REQUEST_H
+#define CMDARENA_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compare.h"
+
+#define REQUEST_MAX_BYTES	(4 * 1024 * 1024)
+#define REQUEST_NONCE_MAX	64
+
+struct request {
+	char nonce[REQUEST_NONCE_MAX + 1];
+	char *cmd;		/* decoded command bytes, NUL-terminated, no NUL inside */
+	size_t cmd_len;
+	char *dir;		/* challenge directory name */
+	long timeout_ms;	/* the user's command, all runs together */
+	long script_timeout_ms;	/* each setup, check and randomize script */
+	long total_ms;		/* everything, scripts included: the runner's own deadline */
+	size_t output_cap;	/* bytes of output kept per run */
+	bool has_expected;	/* false: "expected" was null */
+	bool lines_null;	/* expected.lines was null: only randomize's lines are compared */
+	struct expect expected;	/* defaults (order true, ...) even when !has_expected */
+	char *setup;		/* NULL when absent */
+	char *check;
+	char *randomize;
+};
+
+/*
+ * Parse text[0..len) into req. Returns 0, or -1 with a sentence in err
+ * (size errlen). req is always safe to pass to request_free() afterwards.
+ */
+int request_parse(const char *text, size_t len, struct request *req, char *err, size_t errlen);
+void request_free(struct request *req);
+
+#endif
