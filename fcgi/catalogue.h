@@ -1,0 +1,75 @@
+/*
+ * catalogue.h: the challenges, loaded from challenges.yaml (cmdarena-challenges(5)).
+ *
+ * Loading validates everything up front and reports each mistake as
+ * "file:line:col: sentence" (libyaml marks), so a worker never meets a
+ * half-valid challenge. The catalogue is immutable once loaded.
+ */
+#ifndef CMDARENA_CATALOGUE_H
+#define CMDARENA_CATALOGUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compare.h"
+#include "strbuf.h"
+
+struct challenge {
+	char *slug;
+	int version;
+	char *dir;		/* always set (defaults to the slug) */
+	char *title;		/* disp_title, defaults to the slug */
+	char *description;
+	char *learn;		/* NULL when none */
+	bool disp_learn;
+	char *example;
+	char **expected_failures;
+	size_t n_expected_failures;
+	bool has_lines;		/* expected_output.lines given */
+	struct expect expect;	/* lines may be empty when !has_lines (options still apply to randomize) */
+	char *setup;		/* bash scripts, NULL when absent */
+	char *check;
+	char *randomize;
+	char **tags;
+	size_t n_tags;
+	char **completions;
+	size_t n_completions;
+	char *author;
+	char *emoji;
+	bool no_bin;		/* img: cmd-no-bin */
+	bool cache_correct;
+	bool cache_incorrect;
+	unsigned line;		/* 1-based line where the entry starts */
+	char *runner_spec;	/* JSON members for the runner request (dir, expected, scripts) */
+};
+
+struct catalogue {
+	char *dir;		/* the challenges directory */
+	char *yaml_path;
+	struct challenge *v;	/* in file order */
+	size_t n;
+	size_t *by_slug;	/* indices into v, sorted by slug */
+};
+
+/* Messages from a load: errors make the load fail, warnings do not. */
+struct load_report {
+	struct strbuf text;	/* one message per line */
+	unsigned errors;
+	unsigned warnings;
+};
+
+/*
+ * Load dir/challenges.yaml. Returns 0 (warnings possible) or -1 when any
+ * error was found; every message is appended to rep. On failure cat is left
+ * empty.
+ */
+int catalogue_load(struct catalogue *cat, const char *dir, struct load_report *rep);
+void catalogue_free(struct catalogue *cat);
+const struct challenge *catalogue_find(const struct catalogue *cat, const char *slug);
+
+/* The page's view: JSON array of {slug, version, title, ...}, never an answer. */
+char *catalogue_public_json(const struct catalogue *cat);
+
+void load_report_free(struct load_report *rep);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * ratelimit.h: executions per client, limited with a token bucket kept in
+ * Redis and updated by one atomic script (shared by every worker and front
+ * node). Without Redis nothing is limited here (nginx's limit_req still is).
+ */
+#ifndef CMDARENA_RATELIMIT_H
+#define CMDARENA_RATELIMIT_H
+
+#include "verdict_cache.h"
+
+/* 1: allowed, 0: over the limit (*retry_after_s set), -1: Redis unusable (allowed). */
+int ratelimit_take(struct verdict_cache *vc, const char *client, int *retry_after_s);
+
+#endif

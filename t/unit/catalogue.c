@@ -1,0 +1,157 @@
+/* catalogue.c: the YAML loader: a good catalogue, and a clear file:line error for every mistake. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalogue.h"
+#include "tap.h"
+
+static char dir[64];
+
+static void write_yaml(const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/challenges.yaml", dir);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Load text; expect failure with a message containing want (at line, when given). */
+static void refuses(const char *text, const char *want, const char *label)
+{
+	struct catalogue cat;
+	struct load_report rep = { STRBUF_INIT, 0, 0 };
+	int rc;
+
+	write_yaml(text);
+	rc = catalogue_load(&cat, dir, &rep);
+	is_int(rc, -1, "%s is refused", label);
+	ok(rep.errors > 0, "%s: counted as an error", label);
+	ok(rep.text.buf && strstr(rep.text.buf, want) != NULL, "%s: says '%s'", label, want);
+	if (!(rep.text.buf && strstr(rep.text.buf, want)))
+		diag("got: %s", rep.text.buf ? rep.text.buf : "(nothing)");
+	is_int(cat.n, 0, "%s: leaves the catalogue empty", label);
+	load_report_free(&rep);
+	catalogue_free(&cat);
+}
+
+#define OK_ENTRY "- slug: ok\n  version: 1\n  description: d\n  example: echo a\n  expected_output:\n    lines: ['a']\n"
+
+int main(void)
+{
+	struct catalogue cat;
+	struct load_report rep = { STRBUF_INIT, 0, 0 };
+	const struct challenge *c;
+	char sub[128], *json;
+
+	snprintf(dir, sizeof(dir), "/tmp/cmdarena-cat-test-%ld", (long)getpid());
+	mkdir(dir, 0755);
+	snprintf(sub, sizeof(sub), "%s/files", dir);
+	mkdir(sub, 0755);
+
+	/* A catalogue using every field, including cmdchallenge's own. */
+	write_yaml("---\n"
+	    "- slug: first\n  version: 3\n  dir: files\n  disp_title: First one\n  description: |\n    Print **a**.\n"
+	    "  learn: use echo\n  disp_learn: true\n  example: echo a\n  expected_failures: [echo b, 'echo c']\n"
+	    "  expected_output:\n    lines: ['a']\n    order: false\n    ignore_non_matching: yes\n"
+	    "    re_sub: ['^\\./', '']\n  tags: [beginner]\n  completions: [a.txt]\n  author: someone\n"
+	    "  emoji: x/y\n  cache_correct: true\n  cache_incorrect: false\n"
+	    "- slug: second\n  version: 1\n  description: d\n  example: touch x\n  check: test -f x\n  img: cmd\n"
+	    "- slug: third_regex\n  version: 1\n  description: d\n  example: date\n"
+	    "  expected_output:\n    regex: true\n    lines: ['\\d+ \\w+?']\n"
+	    "- slug: nobin\n  version: 2\n  description: d\n  example: echo *\n  img: cmd-no-bin\n"
+	    "  expected_output:\n    lines: []\n");
+	is_int(catalogue_load(&cat, dir, &rep), 0, "a full catalogue loads");
+	if (!is_int(rep.warnings, 0, "without warnings"))
+		diag("%s", rep.text.buf);
+	is_int(cat.n, 4, "four challenges");
+	c = catalogue_find(&cat, "first");
+	ok(c != NULL, "find by slug");
+	if (c) {
+		is_int(c->version, 3, "version");
+		is_str(c->dir, "files", "dir");
+		is_str(c->title, "First one", "disp_title");
+		is_str(c->description, "Print **a**.\n", "a block description");
+		ok(c->disp_learn, "disp_learn");
+		is_int(c->n_expected_failures, 2, "two expected failures");
+		ok(!c->expect.order && c->expect.ignore_non_matching, "order and ignore_non_matching");
+		is_str(c->expect.re_sub_pattern, "^\\./", "re_sub pattern");
+		ok(c->cache_correct && !c->cache_incorrect, "cache_correct / cache_incorrect");
+		ok(strstr(c->runner_spec, "\"dir\":\"files\"") != NULL, "the runner spec names the dir");
+	}
+	c = catalogue_find(&cat, "second");
+	ok(c && !c->has_lines && c->check && strcmp(c->dir, "second") == 0, "a check-only challenge; dir defaults to the slug");
+	ok(c && strstr(c->runner_spec, "\"expected\":null") != NULL, "its runner spec has no expected lines");
+	c = catalogue_find(&cat, "nobin");
+	ok(c && c->no_bin && c->has_lines && c->expect.n_lines == 0, "cmd-no-bin with lines: [] (no output expected)");
+	ok(catalogue_find(&cat, "nope") == NULL, "an unknown slug is not found");
+	json = catalogue_public_json(&cat);
+	ok(json && strstr(json, "\"slug\": \"first\"") != NULL, "the public JSON lists the challenges");
+	ok(json && !strstr(json, "example") && !strstr(json, "echo b") && !strstr(json, "test -f") &&
+	    !strstr(json, "\"lines\""), "and never an answer, a failure, a check or the expected lines");
+	ok(json && strstr(json, "\"completions\"") && strstr(json, "\"learn\""), "but what the page needs");
+	free(json);
+	catalogue_free(&cat);
+	load_report_free(&rep);
+
+	refuses("- slug: a\n  version: 1\n  description: [x\n", "not valid YAML", "bad YAML");
+	refuses("slug: a\n", "must be a list of challenges", "a mapping at the top");
+	refuses("- version: 1\n  description: d\n  example: e\n  check: c\n", ":1:3: error: challenge has no slug", "a missing slug");
+	refuses("- slug: a\n  description: d\n  example: e\n  check: c\n", "challenge a has no version", "a missing version");
+	refuses("- slug: a\n  version: 1\n  example: e\n  check: c\n", "challenge a has no description", "a missing description");
+	refuses("- slug: a\n  version: 1\n  description: d\n  check: c\n", "has no example", "a missing example");
+	refuses("- slug: a\n  version: '1'\n  description: d\n  example: e\n  check: c\n", ":2:12: error: version must be an integer",
+	    "a quoted version");
+	refuses("- slug: a\n  version: 1\n  description: 42\n  example: e\n  check: c\n",
+	    ":3:16: error: description must be a string, not a number, boolean or null (quote it)", "a number for a string");
+	refuses(OK_ENTRY "  tags: [x, 3]\n", "tags item 2 must be a string", "a number in a list of strings");
+	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    lines: [1, 'b']\n",
+	    ":6:13: error: expected_output.lines item 1 must be a string", "an unquoted number in lines");
+	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    lines: x\n",
+	    "expected_output.lines must be a list", "lines as a string");
+	refuses(OK_ENTRY OK_ENTRY, ":7: error: duplicate slug ok (first at line 1)", "a duplicate slug");
+	refuses(OK_ENTRY "  dir: nowhere\n", ":7:8: error: dir 'nowhere' does not exist", "a dir that does not exist");
+	refuses(OK_ENTRY "  dir: ../etc\n", "must be a plain directory name", "a dir with a path");
+	refuses("- slug: a-b\n  version: 1\n  description: d\n  example: e\n  check: c\n", "slug 'a-b' must be", "a slug with a dash");
+	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    re_sub: ['(', '']\n    lines: ['a']\n",
+	    "invalid pattern", "an invalid re_sub pattern");
+	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    regex: true\n    lines: ['[a']\n",
+	    "invalid pattern", "an invalid regex line");
+	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    re_sub: ['x']\n    lines: ['a']\n",
+	    "re_sub must be a list of two strings", "re_sub with one element");
+	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    order: maybe\n    lines: ['a']\n",
+	    "expected_output.order must be true or false", "a bad boolean");
+	refuses(OK_ENTRY "  img: alpine\n", "img must be cmd or cmd-no-bin", "an unknown img");
+	refuses(OK_ENTRY "  img: cmd-no-bin\n  check: test -f x\n", "need the tools of img: cmd", "a check on cmd-no-bin");
+	refuses(OK_ENTRY "  version: 2\n", "field version is given twice (first at line 2)", "a repeated field");
+	refuses("", "holds no challenges", "an empty file");
+	refuses("- 42\n", "each challenge must be a mapping", "a number as a challenge");
+
+	/* Warnings load. */
+	write_yaml(OK_ENTRY "  colour: red\n  expected_output_extra: 1\n"
+	    "- slug: nothing_to_judge\n  version: 1\n  description: d\n  example: e\n");
+	is_int(catalogue_load(&cat, dir, &rep), 0, "unknown fields only warn");
+	is_int(rep.warnings, 3, "three warnings");
+	ok(rep.text.buf && strstr(rep.text.buf, ":7:3: warning: unknown field 'colour' is ignored"), "an unknown field, with its line");
+	ok(rep.text.buf && strstr(rep.text.buf, "nothing_to_judge has no expected_output.lines, check or randomize"),
+	    "a challenge nothing could judge is named");
+	is_int(cat.n, 1, "and skipped");
+	catalogue_free(&cat);
+	load_report_free(&rep);
+
+	write_yaml(OK_ENTRY);
+	unlink(sub);
+	rmdir(sub);
+	snprintf(sub, sizeof(sub), "%s/challenges.yaml", dir);
+	unlink(sub);
+	is_int(catalogue_load(&cat, dir, &rep), -1, "a missing file");
+	ok(rep.text.buf && strstr(rep.text.buf, "cannot open"), "says it cannot open it");
+	load_report_free(&rep);
+	rmdir(dir);
+	return tap_done();
+}
