@@ -1,0 +1,1 @@
+echo running 2.3.0

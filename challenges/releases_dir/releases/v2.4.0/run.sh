@@ -1,0 +1,1 @@
+echo running 2.4.0

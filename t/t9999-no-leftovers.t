@@ -1,0 +1,14 @@
+#!/usr/bin/perl
+# Last of the suite: no container made by a test stack is left on the engine.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Cmdarena::Stack;
+use Test::More;
+
+ok(Cmdarena::Stack::engine_answers(), 'the engine answers');
+my @left = grep { ($_->{Labels}{'cmdarena.node'} // '') =~ /^t-/ } @{ Cmdarena::Stack->containers };
+is(scalar @left, 0, 'no cmdarena container from the tests is left') or
+    diag join "\n", map { "$_->{Id} node=$_->{Labels}{'cmdarena.node'} $_->{State}" } @left;
+done_testing;
