@@ -53,7 +53,7 @@ static const struct conf_key keys[] = {
 	{ "solutions_ttl_s", T_INT, F(solutions_ttl_s), "60", 0, 86400 },
 	{ "solutions_max", T_INT, F(solutions_max), "1000", 20, 1000000 },
 	{ "timeout_ms", T_INT, F(timeout_ms), "5000", 100, 600000 },
-	{ "script_timeout_ms", T_INT, F(script_timeout_ms), "1000", 100, 600000 },
+	{ "script_timeout_ms", T_INT, F(script_timeout_ms), "2000", 100, 600000 },
 	{ "hard_deadline_ms", T_INT, F(hard_deadline_ms), "10000", 200, 3600000 },
 	{ "output_cap", T_SIZE, F(output_cap), "64k", 1, 0 },
 	{ "memory", T_SIZE, F(memory), "64m", 1, 0 },
@@ -415,6 +415,12 @@ int config_finish(struct config *c, char *err, size_t errlen)
 			return -1;
 		}
 		proxy_list_free(&pl);
+	}
+	/* The same salt goes into nginx's cache key (conf/nginx.conf): keep it a plain word. */
+	if (strlen(c->cache_salt) > 64 || strspn(c->cache_salt,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(c->cache_salt)) {
+		snprintf(err, errlen, "cache_salt may hold at most 64 of A-Z a-z 0-9 _ . -");
+		return -1;
 	}
 	if (c->memory < 8 * 1024 * 1024) {
 		snprintf(err, errlen, "memory must be at least 8m");

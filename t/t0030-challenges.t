@@ -20,7 +20,7 @@ my ($count) = $lint =~ /: (\d+) challenges/;
 cmp_ok($count, '>=', 60, "at least 60 challenges ($count)");
 
 my $parser = TAP::Parser->new({ exec => [ $check, '--challenges', "$root/challenges",
-    '--image', Cmdarena::Stack::image(), '--engine', Cmdarena::Stack::engine(), '--jobs', 4 ] });
+    '--image', Cmdarena::Stack::image(), '--engine', Cmdarena::Stack::engine(), '--jobs', 2 ] });
 my ($ran, @failed) = (0);
 while (my $r = $parser->next) {
     if ($r->is_test) {
