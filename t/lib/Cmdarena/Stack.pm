@@ -107,6 +107,9 @@ sub new {
         workers => $opt{workers} // 2,
         conf    => { pool_size => 2, pool_size_nobin => 1, rate_limit_count => 0, %{ $opt{conf} // {} } },
         challenges => $opt{challenges} // "$ROOT/challenges",
+        # The app's config file (its -o settings still win) and a command to run cmdarena-fcgi under.
+        config_file => $opt{config_file} // "$ROOT/conf/cmdarena.conf",
+        fcgi_wrap => $opt{fcgi_wrap} // [],
         # Tests send many requests from loopback: no nginx limit_req unless a test asks for it.
         limit_exempt => $opt{limit_exempt} // '"127.0.0.1" "";',
         pids    => {},
@@ -114,11 +117,48 @@ sub new {
     $self->{http} = HTTP::Tiny->new(timeout => 30, max_redirect => 0, keep_alive => 0);
     make_path(map { "$self->{dir}/$_" } qw(run log redis nginx/cache nginx/client_body nginx/fastcgi_temp
         nginx/proxy_temp nginx/uwsgi_temp nginx/scgi_temp));
+    $self->start_guardian;
     $self->start_redis;
     $self->start_fcgi;
     $self->start_nginx;
     $self->wait_ready;
     return $self;
+}
+
+# A test killed by a signal still stops its stack: TERM and INT end the test normally (so stop()
+# and DESTROY run), and a small guardian process stops the stack's processes if the test process
+# disappears without that (SIGKILL). It exits quietly when stop() tells it to.
+$SIG{TERM} = $SIG{INT} = $SIG{HUP} = sub { die "test interrupted by SIG$_[0]\n" };
+
+sub start_guardian {
+    my ($self) = @_;
+    my $owner = $$;
+    my $pid = fork // croak "fork: $!";
+    if ($pid) {
+        $self->{guardian} = $pid;
+        return;
+    }
+    $SIG{TERM} = sub { POSIX::_exit(0) };
+    $SIG{INT} = $SIG{HUP} = 'IGNORE';
+    # Hold none of the test's output: prove waits for it to close.
+    open(STDIN, '<', '/dev/null');
+    open(STDOUT, '>', '/dev/null');
+    open(STDERR, '>', '/dev/null');
+    POSIX::setsid();
+    # The owner is our parent; once it dies (even as an unreaped zombie) we are re-parented.
+    sleep 0.5 while getppid() == $owner;
+    # The test is gone: stop what it started (pids recorded by spawn_logged), nginx first.
+    for my $name (qw(nginx fcgi redis)) {
+        my $file = "$self->{dir}/run/harness-$name.pid";
+        open(my $fh, '<', $file) or next;
+        my ($p, $exe) = split ' ', (<$fh> // '');
+        next unless $p && readlink("/proc/$p/exe") && readlink("/proc/$p/exe") eq $exe;
+        kill 'TERM', $p;
+        for (1 .. 600) { last unless kill(0, $p); sleep 0.05 }
+        kill 'KILL', $p if kill(0, $p);
+    }
+    File::Path::remove_tree($self->{dir}) unless $ENV{CMDARENA_KEEP};
+    POSIX::_exit(0);
 }
 
 sub dir  { $_[0]{dir} }
@@ -135,6 +175,17 @@ sub spawn_logged {
         open(STDERR, '>&', \*STDOUT);
         POSIX::setsid();
         exec @cmd or POSIX::_exit(127);
+    }
+    # For the guardian: which pid runs which program.
+    if (open(my $fh, '>', "$self->{dir}/run/harness-$name.pid")) {
+        my $perl = readlink("/proc/$$/exe") // '';
+        for (1 .. 500) {    # until the child has exec'd (or is gone), at most 5 s
+            my $exe = readlink("/proc/$pid/exe");
+            last if !defined $exe || $exe ne $perl;
+            sleep 0.01;
+        }
+        print $fh "$pid " . (readlink("/proc/$pid/exe") // '') . "\n";
+        close $fh;
     }
     return $pid;
 }
@@ -183,13 +234,14 @@ sub fcgi_args {
         %{ $self->{conf} },
     );
     my @engines = ref $o{engine} ? @{ delete $o{engine} } : (delete $o{engine});
-    return ('-c', "$ROOT/conf/cmdarena.conf", (map { ('-o', "engine=$_") } @engines),
+    return ('-c', $self->{config_file}, (map { ('-o', "engine=$_") } @engines),
         (map { ('-o', "$_=$o{$_}") } sort keys %o), '-p', "$self->{dir}/run/fcgi.pid");
 }
 
 sub start_fcgi {
     my ($self) = @_;
-    $self->{pids}{fcgi} = $self->spawn_logged('fcgi', "$self->{build}/fcgi/cmdarena-fcgi", $self->fcgi_args);
+    $self->{pids}{fcgi} = $self->spawn_logged('fcgi', @{ $self->{fcgi_wrap} }, "$self->{build}/fcgi/cmdarena-fcgi",
+        $self->fcgi_args);
     for (1 .. 200) {
         return if -S "$self->{dir}/run/fcgi.sock";
         croak "cmdarena-fcgi exited at start:\n" . $self->log('fcgi')
@@ -199,7 +251,9 @@ sub start_fcgi {
     croak "cmdarena-fcgi did not open its socket (see $self->{dir}/log/fcgi.log)";
 }
 
-sub start_nginx {
+# conf/nginx.conf with this stack's values (cache_salt as the fcgi side has it); reload_nginx
+# after changing them on a running stack.
+sub write_nginx_conf {
     my ($self) = @_;
     open(my $in, '<', "$ROOT/conf/nginx.conf") or croak "conf/nginx.conf: $!";
     local $/;
@@ -207,11 +261,16 @@ sub start_nginx {
     close $in;
     my %v = (STATE => $self->{dir}, PORT => $self->{port}, HTDOCS => "$ROOT/htdocs",
         FCGI_SOCKET => "$self->{dir}/run/fcgi.sock", NGINX_USER => scalar(getpwuid($<)),
-        LIMIT_EXEMPT => $self->{limit_exempt});
+        LIMIT_EXEMPT => $self->{limit_exempt}, CACHE_SALT => $self->{conf}{cache_salt} // '');
     $conf =~ s/\@(\w+)\@/exists $v{$1} ? $v{$1} : croak "unknown placeholder $1"/ge;
     open(my $out, '>', "$self->{dir}/nginx/nginx.conf") or croak "write nginx.conf: $!";
     print $out $conf;
     close $out;
+}
+
+sub start_nginx {
+    my ($self) = @_;
+    $self->write_nginx_conf;
     $self->{pids}{nginx} = $self->spawn_logged('nginx', 'nginx', '-p', "$self->{dir}/nginx",
         '-c', "$self->{dir}/nginx/nginx.conf", '-e', "$self->{dir}/log/nginx-error.log", '-g', 'daemon off;');
     for (1 .. 100) {
@@ -322,9 +381,17 @@ sub stop_pid {
     diag "$name (pid $pid) had to be killed";
 }
 
+sub stop_guardian {
+    my ($self) = @_;
+    my $g = delete $self->{guardian} or return;
+    kill 'TERM', $g;
+    waitpid($g, 0);
+}
+
 sub stop {
     my ($self) = @_;
     return if $self->{stopped}++;
+    $self->stop_guardian;
     $self->stop_pid('nginx', 10);
     $self->stop_pid('fcgi', 30);
     $self->stop_pid('redis', 10);
@@ -342,6 +409,7 @@ sub DESTROY {
     return if $self->{stopped};
     # A test that died without stop(): still clean up, quietly.
     $self->{stopped} = 1;
+    $self->stop_guardian;
     for my $name (qw(nginx fcgi redis)) {
         my $pid = delete $self->{pids}{$name} or next;
         kill 'TERM', $pid;
