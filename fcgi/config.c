@@ -15,6 +15,7 @@
 
 #include "client_addr.h"
 #include "config.h"
+#include "sha256.h"
 
 enum conf_type { T_STR, T_PATH, T_INT, T_SIZE, T_DOUBLE, T_BOOL, T_MODE, T_ENGINE };
 
@@ -388,13 +389,16 @@ int config_finish(struct config *c, char *err, size_t errlen)
 	if (c->n_engines == 0 && set_engine(c, NULL, "unix:///var/run/docker.sock", err, errlen) < 0)
 		return -1;
 	if (c->node_id[0] == '\0') {
-		char host[256];
+		/* hostname-<hash of the socket path>: two pools on one host never reap each other's containers. */
+		char host[200], id[256], hex[65];
 
 		if (gethostname(host, sizeof(host)) < 0)
 			snprintf(host, sizeof(host), "node");
 		host[sizeof(host) - 1] = '\0';
+		sha256_hex(c->socket, strlen(c->socket), hex);
+		snprintf(id, sizeof(id), "%s-%.8s", host, hex);
 		free(c->node_id);
-		c->node_id = xstrdup(host);
+		c->node_id = xstrdup(id);
 	}
 	if (c->image_nobin[0] == '\0') {
 		free(c->image_nobin);
