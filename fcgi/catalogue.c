@@ -256,6 +256,26 @@ static bool valid_dir_name(const char *s)
 	return true;
 }
 
+/*
+ * Is the key of pair p (a scalar) already in map before it? Reported as an error; the caller skips
+ * the repeat, which would otherwise overwrite (and leak) what the first one loaded.
+ */
+static bool repeated_key(struct loader *ld, const yaml_node_t *map, const yaml_node_pair_t *p, const char *prefix)
+{
+	yaml_node_t *k = node(ld, p->key);
+
+	for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+		yaml_node_t *k2 = node(ld, q->key);
+
+		if (k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k))) {
+			ERR(ld, k, "field %s%s is given twice (first at line %lu)", prefix, scalar(k),
+			    (unsigned long)k2->start_mark.line + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
 static int load_expected_output(struct loader *ld, const yaml_node_t *map, struct challenge *c)
 {
 	yaml_node_pair_t *p;
@@ -269,6 +289,10 @@ static int load_expected_output(struct loader *ld, const yaml_node_t *map, struc
 		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
 		const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
 
+		if (k->type == YAML_SCALAR_NODE && repeated_key(ld, map, p, "expected_output.")) {
+			rc = -1;
+			continue;
+		}
 		if (!strcmp(key, "lines")) {
 			if (v->type == YAML_SCALAR_NODE && plain_is_typed(v) && !strcmp(scalar(v), "")) {
 				c->has_lines = true;	/* "lines:" with nothing: no output expected */
@@ -388,15 +412,8 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 			continue;
 		}
 		key = scalar(k);
-		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *k2 = node(ld, q->key);
-
-			if (k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), key)) {
-				ERR(ld, k, "field %s is given twice (first at line %lu)", key,
-				    (unsigned long)k2->start_mark.line + 1);
-				break;
-			}
-		}
+		if (repeated_key(ld, map, p, ""))
+			continue;
 		if (!strcmp(key, "slug")) {
 			slug_n = v;
 			get_string(ld, v, "slug", &c->slug);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -52,15 +53,19 @@ char *sandbox_container_spec(const struct config *c, bool nobin)
 	json_object_object_add(labels, "cmdarena", json_object_new_string("1"));
 	json_object_object_add(labels, "cmdarena.node", json_object_new_string(c->node_id));
 	json_object_object_add(labels, "cmdarena.variant", json_object_new_string(nobin ? "cmd-no-bin" : "cmd"));
+	/* The process that made it (the pool keeper): a successor leaves it alone while that one lives. */
+	snprintf(opts, sizeof(opts), "%ld", (long)getpid());
+	json_object_object_add(labels, "cmdarena.keeper", json_object_new_string(opts));
 	json_object_object_add(o, "Labels", labels);
 
 	json_object_object_add(hc, "NetworkMode", json_object_new_string("none"));
 	json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(1));
-	/* Users run their own scripts in the challenge dir: it must allow exec. */
-	snprintf(opts, sizeof(opts), "rw,nosuid,nodev,size=%zu,uid=%d,gid=%d,mode=0755",
+	/* Users run their own scripts in the challenge dir and /tmp: Docker mounts a tmpfs noexec
+	 * unless told "exec". nosuid and no-new-privileges keep that harmless. */
+	snprintf(opts, sizeof(opts), "rw,exec,nosuid,nodev,size=%zu,uid=%d,gid=%d,mode=0755",
 	    c->tmpfs_size, c->sandbox_uid, c->sandbox_uid);
 	json_object_object_add(tmpfs, "/var/challenges", json_object_new_string(opts));
-	snprintf(opts, sizeof(opts), "rw,nosuid,nodev,size=%zu,mode=1777", c->tmpfs_size);
+	snprintf(opts, sizeof(opts), "rw,exec,nosuid,nodev,size=%zu,mode=1777", c->tmpfs_size);
 	json_object_object_add(tmpfs, "/tmp", json_object_new_string(opts));
 	if (nobin) {
 		/* cmd-no-bin: empty read-only dirs over the binaries (/bin is a link to usr/bin). */

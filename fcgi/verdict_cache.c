@@ -1,6 +1,8 @@
 /*
  * verdict_cache.c: Redis access for verdicts and locks (see verdict_cache.h).
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,19 +90,38 @@ static int connect_redis(struct verdict_cache *vc)
 	return 0;
 }
 
+/* Did a command fail because Redis closed the connection (it restarted), not by a timeout? */
+static bool connection_went_away(const redisContext *ctx, int err)
+{
+	return ctx->err == REDIS_ERR_EOF || (ctx->err == REDIS_ERR_IO && (err == EPIPE || err == ECONNRESET));
+}
+
 redisReply *vcache_command(struct verdict_cache *vc, int argc, const char **argv, const size_t *argvlen)
 {
 	redisReply *r;
 
-	if (connect_redis(vc) < 0)
-		return NULL;
-	r = redisCommandArgv(vc->ctx, argc, argv, argvlen);
-	if (r == NULL) {
-		char why[160];
+	for (int attempt = 0;; attempt++) {
+		bool reused = vc->ctx != NULL;
 
-		snprintf(why, sizeof(why), "%s: %s", argv[0], vc->ctx->errstr);
-		mark_failed(vc, why);
-		return NULL;
+		if (connect_redis(vc) < 0)
+			return NULL;
+		errno = 0;
+		r = redisCommandArgv(vc->ctx, argc, argv, argvlen);
+		if (r != NULL)
+			break;
+		/* A connection made before Redis restarted fails once: connect again before calling it an outage. */
+		if (reused && attempt == 0 && connection_went_away(vc->ctx, errno)) {
+			redisFree(vc->ctx);
+			vc->ctx = NULL;
+			continue;
+		}
+		{
+			char why[160];
+
+			snprintf(why, sizeof(why), "%s: %s", argv[0], vc->ctx->errstr);
+			mark_failed(vc, why);
+			return NULL;
+		}
 	}
 	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) != 0) {
 		lwarn("redis %s: %s", argv[0], r->str);
@@ -215,18 +236,22 @@ void vcache_unlock(struct verdict_cache *vc, const char *key, const char *token)
 	}
 }
 
-enum vc_result vcache_locked(struct verdict_cache *vc, const char *key)
+enum vc_result vcache_locked(struct verdict_cache *vc, const char *key, char *holder, size_t holder_len)
 {
 	char lockkey[512];
-	const char *argv[] = { "EXISTS", lockkey };
+	const char *argv[] = { "GET", lockkey };
 	redisReply *r;
-	enum vc_result res;
+	enum vc_result res = VC_MISS;
 
 	snprintf(lockkey, sizeof(lockkey), "%s:lock", key);
 	r = vcache_command(vc, 2, argv, NULL);
 	if (r == NULL)
 		return VC_ERROR;
-	res = r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? VC_HIT : VC_MISS;
+	if (r->type == REDIS_REPLY_STRING) {
+		res = VC_HIT;
+		if (holder && holder_len)
+			snprintf(holder, holder_len, "%.*s", (int)r->len, r->str);
+	}
 	freeReplyObject(r);
 	return res;
 }

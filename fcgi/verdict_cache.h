@@ -40,8 +40,8 @@ int vcache_set(struct verdict_cache *vc, const char *key, const char *value, siz
 enum vc_result vcache_lock(struct verdict_cache *vc, const char *key, const char *token, int ttl_ms);
 /* Delete the lock only if it still holds our token. */
 void vcache_unlock(struct verdict_cache *vc, const char *key, const char *token);
-/* VC_HIT when the lock exists. */
-enum vc_result vcache_locked(struct verdict_cache *vc, const char *key);
+/* VC_HIT when the lock exists, with its holder's token copied to holder (when not NULL). */
+enum vc_result vcache_locked(struct verdict_cache *vc, const char *key, char *holder, size_t holder_len);
 
 /* Run a command with binary-safe args, handling reconnects; NULL when Redis is unusable. */
 redisReply *vcache_command(struct verdict_cache *vc, int argc, const char **argv, const size_t *argvlen);

@@ -129,6 +129,11 @@ int main(void)
 	refuses(OK_ENTRY "  img: alpine\n", "img must be cmd or cmd-no-bin", "an unknown img");
 	refuses(OK_ENTRY "  img: cmd-no-bin\n  check: test -f x\n", "need the tools of img: cmd", "a check on cmd-no-bin");
 	refuses(OK_ENTRY "  version: 2\n", "field version is given twice (first at line 2)", "a repeated field");
+	/* Found by t/fuzz/catalogue.c: a repeated field used to overwrite (and leak) the first one. */
+	refuses(OK_ENTRY "  example: echo b\n  expected_output:\n    lines: ['b']\n  tags: [x]\n  tags: [y]\n",
+	    "field example is given twice (first at line 4)", "repeated string, list and mapping fields");
+	refuses(OK_ENTRY "    lines: ['b']\n    re_sub: ['a', 'b']\n    re_sub: ['c', 'd']\n",
+	    "field expected_output.lines is given twice (first at line 6)", "a repeated field in expected_output");
 	refuses("", "holds no challenges", "an empty file");
 	refuses("- 42\n", "each challenge must be a mapping", "a number as a challenge");
 
