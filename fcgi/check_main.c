@@ -36,6 +36,13 @@
 #ifndef CHECK_IMAGE_BUILD
 #define CHECK_IMAGE_BUILD "runner/image/build"
 #endif
+/* Where `make install` puts them: used when the build tree is gone. */
+#ifndef CHECK_RUNNER_INSTALLED
+#define CHECK_RUNNER_INSTALLED CHECK_RUNNER_PATH
+#endif
+#ifndef CHECK_IMAGE_BUILD_INSTALLED
+#define CHECK_IMAGE_BUILD_INSTALLED CHECK_IMAGE_BUILD
+#endif
 
 struct job {
 	const struct challenge *ch;
@@ -91,7 +98,7 @@ static int run_cold(CURL *h, struct check *ck, const struct challenge *ch, const
 	if (docker_remove(h, &ck->engine, id, 30000L, &derr) < 0)
 		fprintf(stderr, "warning: %s\n", derr.message);
 	if (st != ATTACH_OK) {
-		snprintf(err, errlen, "attach %s: %s", attach_status_name(st), aerr);
+		snprintf(err, errlen, "attach %s: %.480s", attach_status_name(st), aerr);
 		goto out;
 	}
 	if (sandbox_parse_verdict(line.buf ? line.buf : "", line.len, nonce, ck->cfg.output_cap, v, err, errlen) < 0)
@@ -349,8 +356,10 @@ static int report_replay(struct check *ck)
 /* Build (or find) the sandbox image for this challenges directory with the image build script. */
 static char *build_image(const char *dir, const char *state)
 {
-	const char *script = getenv("CMDARENA_IMAGE_BUILD") ? getenv("CMDARENA_IMAGE_BUILD") : CHECK_IMAGE_BUILD;
-	const char *runner = getenv("CMDARENA_RUNNER") ? getenv("CMDARENA_RUNNER") : CHECK_RUNNER_PATH;
+	const char *script = getenv("CMDARENA_IMAGE_BUILD") ? getenv("CMDARENA_IMAGE_BUILD") :
+	    access(CHECK_IMAGE_BUILD, X_OK) == 0 ? CHECK_IMAGE_BUILD : CHECK_IMAGE_BUILD_INSTALLED;
+	const char *runner = getenv("CMDARENA_RUNNER") ? getenv("CMDARENA_RUNNER") :
+	    access(CHECK_RUNNER_PATH, R_OK) == 0 ? CHECK_RUNNER_PATH : CHECK_RUNNER_INSTALLED;
 	int fds[2];
 	pid_t pid;
 	char buf[256];

@@ -105,7 +105,7 @@ static size_t capture_header(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 static int perform(CURL *h, const struct engine *e, const char *method, const char *url, const char *body,
-    long timeout_ms, long *status, struct strbuf *out, struct header_capture *hc, struct docker_error *err)
+    long timeout_ms, long *status, struct strbuf *out, struct header_capture *hc, bool fresh, struct docker_error *err)
 {
 	struct curl_slist *headers = NULL;
 	CURLcode rc;
@@ -118,6 +118,10 @@ static int perform(CURL *h, const struct engine *e, const char *method, const ch
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+	if (fresh) {
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	}
 	if (hc) {
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, capture_header);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, hc);
@@ -149,7 +153,7 @@ int docker_request(CURL *h, const struct engine *e, const char *method, const ch
 	char url[1024];
 
 	snprintf(url, sizeof(url), "%s/v%s%s", e->base, e->api_version[0] ? e->api_version : "1.41", path);
-	return perform(h, e, method, url, body, timeout_ms, status, out, NULL, err);
+	return perform(h, e, method, url, body, timeout_ms, status, out, NULL, false, err);
 }
 
 int docker_ping(CURL *h, struct engine *e, long timeout_ms, struct docker_error *err)
@@ -159,7 +163,11 @@ int docker_ping(CURL *h, struct engine *e, long timeout_ms, struct docker_error 
 	long status = 0;
 
 	snprintf(url, sizeof(url), "%s/_ping", e->base);
-	if (perform(h, e, "GET", url, NULL, timeout_ms, &status, NULL, &hc, err) < 0)
+	/*
+	 * A new connection each time: a dockerd shutting down still answers on the connections it
+	 * has while refusing new ones, and attaching needs a new one.
+	 */
+	if (perform(h, e, "GET", url, NULL, timeout_ms, &status, NULL, &hc, true, err) < 0)
 		return -1;
 	if (status != 200) {
 		err->status = status;
@@ -308,7 +316,7 @@ int docker_list(CURL *h, const struct engine *e, const char *label, struct conta
 	if (*out == NULL)
 		goto out;
 	for (size_t i = 0; i < count; i++) {
-		json_object *c = json_object_array_get_idx(arr, i), *v, *lab, *nodev;
+		json_object *c = json_object_array_get_idx(arr, i), *v, *lab = NULL, *nodev;
 		struct container_info *ci = &(*out)[*n];
 
 		if (!json_object_object_get_ex(c, "Id", &v) || !json_object_is_type(v, json_type_string))
@@ -321,6 +329,8 @@ int docker_list(CURL *h, const struct engine *e, const char *label, struct conta
 		if (json_object_object_get_ex(c, "Labels", &lab) && json_object_object_get_ex(lab, "cmdarena.node", &nodev) &&
 		    json_object_is_type(nodev, json_type_string))
 			snprintf(ci->node, sizeof(ci->node), "%s", json_object_get_string(nodev));
+		if (lab && json_object_object_get_ex(lab, "cmdarena.keeper", &nodev) && json_object_is_type(nodev, json_type_string))
+			ci->keeper = strtol(json_object_get_string(nodev), NULL, 10);
 		(*n)++;
 	}
 	rc = 0;

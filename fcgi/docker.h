@@ -59,6 +59,7 @@ struct container_info {
 	char id[DOCKER_ID_MAX + 1];
 	time_t created;
 	char node[128];		/* label cmdarena.node */
+	long keeper;		/* label cmdarena.keeper: pid of the process that made it, or 0 */
 	bool running;
 };
 

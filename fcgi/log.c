@@ -1,5 +1,5 @@
 /*
- * log.c: timestamped log lines on stderr (see log.h).
+ * log.c: timestamped log lines on stderr, or syslog (see log.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "log_syslog.h"
 
 static char log_role[32] = "cmdarena";
 static enum log_level log_threshold = LOG_INFO;
+static bool log_to_syslog;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -25,6 +27,11 @@ void log_init(const char *role, enum log_level level)
 void log_set_role(const char *role)
 {
 	snprintf(log_role, sizeof(log_role), "%s", role);
+}
+
+void log_use_syslog(bool on)
+{
+	log_to_syslog = on;
 }
 
 int log_level_parse(const char *s, enum log_level *out)
@@ -47,6 +54,16 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_threshold)
 		return;
+	if (log_to_syslog) {
+		/* syslog stamps time and pid itself: send "role: message". */
+		n = (size_t)snprintf(line, sizeof(line), "%s: ", log_role);
+		va_start(ap, fmt);
+		if (n < sizeof(line))
+			vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		va_end(ap);
+		log_syslog_write((int)level, line);
+		return;
+	}
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);

@@ -7,10 +7,14 @@
 #ifndef CMDARENA_LOG_H
 #define CMDARENA_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_init(const char *role, enum log_level level);
 void log_set_role(const char *role);
+/* Send lines to syslog (facility daemon) instead of stderr. */
+void log_use_syslog(bool on);
 int log_level_parse(const char *s, enum log_level *out);
 
 __attribute__((format(printf, 2, 3)))

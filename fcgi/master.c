@@ -30,6 +30,7 @@
 #include "master.h"
 #include "metrics.h"
 #include "pool.h"
+#include "sandbox.h"
 #include "worker.h"
 
 #define MAX_WORKERS 256
@@ -99,6 +100,7 @@ static int load_all(struct master *m, struct config *cfg, struct catalogue *cat)
 		goto out;
 	}
 	log_init("master", level);
+	log_use_syslog(cfg->log_syslog);
 	if (cfg->workers > MAX_WORKERS) {
 		lerr("workers: at most %d", MAX_WORKERS);
 		goto out;
@@ -237,11 +239,42 @@ static void reap(struct master *m, bool respawn)
 	}
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Everything the pool keeper uses is unchanged: the running one (and its warm pool) can stay. */
+static bool pool_settings_same(const struct config *a, const struct config *b)
+{
+	bool same = a->n_engines == b->n_engines && same_str(a->node_id, b->node_id) &&
+	    same_str(a->log_level, b->log_level) && a->log_syslog == b->log_syslog &&
+	    a->pool_size == b->pool_size && a->pool_size_nobin == b->pool_size_nobin &&
+	    a->pool_refill_per_s == b->pool_refill_per_s && a->pool_create_parallel == b->pool_create_parallel &&
+	    a->pool_wait_ms == b->pool_wait_ms && a->idle_max_age_s == b->idle_max_age_s &&
+	    a->reap_interval_s == b->reap_interval_s && a->reap_margin_ms == b->reap_margin_ms &&
+	    a->engine_ping_interval_ms == b->engine_ping_interval_ms && a->hard_deadline_ms == b->hard_deadline_ms;
+
+	for (size_t i = 0; same && i < a->n_engines; i++)
+		same = same_str(a->engines[i].url, b->engines[i].url) && same_str(a->engines[i].tls_cert, b->engines[i].tls_cert) &&
+		    same_str(a->engines[i].tls_key, b->engines[i].tls_key) && same_str(a->engines[i].tls_ca, b->engines[i].tls_ca);
+	/* The container specs hold the image and every limit. */
+	for (int nobin = 0; same && nobin < 2; nobin++) {
+		char *sa = sandbox_container_spec(a, nobin), *sb = sandbox_container_spec(b, nobin);
+
+		same = sa && sb && strcmp(sa, sb) == 0;
+		free(sa);
+		free(sb);
+	}
+	return same;
+}
+
 static void reload(struct master *m)
 {
 	struct config cfg;
 	struct catalogue cat;
 	size_t old_count = n_children;
+	bool keep_pool;
 
 	linfo("SIGHUP: reloading the config and the challenges");
 	if (load_all(m, &cfg, &cat) < 0) {
@@ -254,16 +287,22 @@ static void reload(struct master *m)
 	cfg.socket = strdup(m->cfg.socket);
 	free(cfg.pool_socket);
 	cfg.pool_socket = strdup(m->cfg.pool_socket);
+	keep_pool = pool_settings_same(&m->cfg, &cfg);
 	config_free(&m->cfg);
 	catalogue_free(&m->cat);
 	m->cfg = cfg;
 	m->cat = cat;
 
-	/* Retire the current generation, then start the new one; the old finish what they hold. */
+	/*
+	 * Retire the current generation, then start the new one; the old finish what they hold.
+	 * The pool keeper is replaced only when a setting it uses changed: a new one starts with
+	 * no warm container, so requests wait for cold starts for a moment.
+	 */
 	for (size_t i = 0; i < old_count; i++)
-		if (children[i].pid > 0)
+		if (children[i].pid > 0 && !(keep_pool && children[i].kind == CHILD_POOL))
 			children[i].retiring = true;
-	spawn(m, CHILD_POOL, 0);
+	if (!keep_pool)
+		spawn(m, CHILD_POOL, 0);
 	for (int i = 0; i < m->cfg.workers; i++)
 		spawn(m, CHILD_WORKER, i);
 	for (size_t i = 0; i < old_count; i++)
@@ -271,7 +310,8 @@ static void reload(struct master *m)
 			kill(children[i].pid, SIGTERM);
 	if (metrics)
 		metrics_add(&metrics->reloads, 1);
-	linfo("reloaded: %zu challenges, %d workers", m->cat.n, m->cfg.workers);
+	linfo("reloaded: %zu challenges, %d workers, %s pool keeper", m->cat.n, m->cfg.workers,
+	    keep_pool ? "the same" : "a new");
 }
 
 static void stop_all(struct master *m)

@@ -153,7 +153,13 @@ int metrics_render(struct strbuf *sb, const struct config *c)
 	ENGINE_SERIES("cmdarena_containers_reaped_total", "counter", "Orphaned containers removed by the reaper.", reaped, "%llu", unsigned long long);
 	ENGINE_SERIES("cmdarena_engine_errors_total", "counter", "Engine calls that failed.", errors, "%llu", unsigned long long);
 #undef ENGINE_SERIES
-	for (size_t i = 0; i < c->n_engines; i++)
-		sb_addf(sb, "cmdarena_engine_info{engine=\"%zu\",url=\"%s\"} 1\n", i, c->engines[i].url);
+	HELP(sb, "cmdarena_engine_info", "gauge", "The configured engines: index and URL.");
+	for (size_t i = 0; i < c->n_engines; i++) {
+		sb_addf(sb, "cmdarena_engine_info{engine=\"%zu\",url=\"", i);
+		/* A label value escapes backslash, double quote and newline. */
+		for (const char *p = c->engines[i].url; *p; p++)
+			sb_addf(sb, "%s%c", *p == '\\' || *p == '"' || *p == '\n' ? "\\" : "", *p == '\n' ? 'n' : *p);
+		sb_addf(sb, "\"} 1\n");
+	}
 	return 0;
 }

@@ -4,7 +4,7 @@
  * One main thread owns every piece of state (idle and claimed containers,
  * waiting requests, engine health) and talks to the workers. Engine calls
  * block, so they run on small per-engine thread sets fed by job queues:
- * creators (create + start), one remover, one maintainer (ping, list). A
+ * creators (create + start), as many removers, one lister, one pinger. A
  * finished job posts a result and writes a byte to a pipe that wakes the
  * main thread's poll().
  */
@@ -42,6 +42,7 @@ struct job {
 	int variant;
 	char id[DOCKER_ID_MAX + 1];
 	bool reaped;		/* JOB_REMOVE of an orphan */
+	long long posted;	/* when it was queued (monotonic ms) */
 	/* results */
 	int ok;
 	char error[256];
@@ -59,6 +60,8 @@ enum engine_health { HEALTH_UNKNOWN, HEALTH_UP, HEALTH_DOWN };
 struct engine_state {
 	struct engine eng;
 	enum engine_health health;
+	bool suspect;			/* a container of it failed: none handed out until a ping answers */
+	long long suspect_since;	/* ...a ping queued after this */
 	int creating[N_VARIANTS];
 	int create_failures;		/* consecutive */
 	long long create_retry_at;	/* back-off after failures */
@@ -67,7 +70,7 @@ struct engine_state {
 	long long tokens_at;
 	long long next_ping, next_list;
 	bool ping_pending, list_pending;
-	struct job_queue create_q, remove_q, maint_q;
+	struct job_queue create_q, remove_q, maint_q, ping_q;
 	pthread_t *threads;
 	int n_threads;
 };
@@ -161,6 +164,7 @@ static struct job *new_job(enum job_kind kind, int engine, int variant, const ch
 	j->kind = kind;
 	j->engine = engine;
 	j->variant = variant;
+	j->posted = monotonic_ms();
 	if (id)
 		snprintf(j->id, sizeof(j->id), "%s", id);
 	return j;
@@ -243,7 +247,11 @@ static void *engine_thread(void *p)
 static int start_threads(int e)
 {
 	struct engine_state *es = &engines[e];
-	int n = cfg->pool_create_parallel + 2;
+	/*
+	 * As many removers as creators: removal must keep up with creation under load, and one
+	 * slow DELETE (a container that takes seconds to die) must not hold up all the others.
+	 */
+	int removers = cfg->pool_create_parallel, n = cfg->pool_create_parallel + removers + 2;
 
 	es->threads = calloc((size_t)n, sizeof(pthread_t));
 	if (es->threads == NULL)
@@ -254,7 +262,9 @@ static int start_threads(int e)
 		if (ta == NULL)
 			return -1;
 		ta->engine = e;
-		ta->q = i < cfg->pool_create_parallel ? &es->create_q : i == n - 2 ? &es->remove_q : &es->maint_q;
+		/* The health check has a thread of its own: a slow list must never delay it. */
+		ta->q = i < cfg->pool_create_parallel ? &es->create_q : i < n - 2 ? &es->remove_q :
+		    i == n - 2 ? &es->maint_q : &es->ping_q;
 		if (pthread_create(&es->threads[i], NULL, engine_thread, ta) != 0) {
 			free(ta);
 			return -1;
@@ -389,7 +399,8 @@ static struct container *pick_idle(int variant)
 	for (size_t e = 0; e < n_engines; e++) {
 		int busy;
 
-		if (engines[e].health != HEALTH_UP || count_idle((int)e, variant) == 0)
+		/* A suspect engine waits for its ping: the request waits for another container. */
+		if (engines[e].health != HEALTH_UP || engines[e].suspect || count_idle((int)e, variant) == 0)
 			continue;
 		busy = count_claimed((int)e);
 		if (best_engine < 0 || busy < best_busy) {
@@ -529,16 +540,24 @@ static void serve_waiters(void)
 	fix_tail();
 }
 
-static void release(const char *id, bool failed)
+static void release(int engine, const char *id, bool failed)
 {
 	struct container *c = take_container(id);
 
-	if (c == NULL)
+	if (c == NULL) {
+		/* Handed out by our predecessor (a reload) that is gone now: remove it all the same. */
+		if (engine >= 0 && (size_t)engine < n_engines)
+			schedule_remove(engine, id, false);
 		return;
+	}
 	schedule_remove(c->engine, c->id, false);
-	if (failed && !engines[c->engine].ping_pending) {
-		/* A container that cannot be attached may mean the engine is gone: check now. */
-		engines[c->engine].next_ping = 0;
+	if (failed) {
+		/* A container that cannot be attached may mean the engine is gone: check now, and
+		 * hand out other engines' containers (the worker's retry) until the ping answers. */
+		engines[c->engine].suspect = true;
+		engines[c->engine].suspect_since = monotonic_ms();
+		if (!engines[c->engine].ping_pending)
+			engines[c->engine].next_ping = 0;
 	}
 	free(c);
 }
@@ -584,7 +603,7 @@ static void handle_message(int slot, char *msg)
 	if (sscanf(msg, "T %lu %d", &seq, &variant) == 2 && variant >= 0 && variant < N_VARIANTS) {
 		handle_take(slot, seq, variant);
 	} else if ((msg[0] == 'D' || msg[0] == 'F') && sscanf(msg + 1, " %d %64s", &engine, id) == 2) {
-		release(id, msg[0] == 'F');
+		release(engine, id, msg[0] == 'F');
 	} else {
 		lwarn("pool: ignoring a malformed message from a worker");
 	}
@@ -632,6 +651,10 @@ static void reap_from_list(struct engine_state *es, struct job *j)
 		const struct container_info *ci = &j->list[i];
 		bool known = false, own = strcmp(ci->node, cfg->node_id) == 0;
 		long age = (long)(now - ci->created);
+		/* Made by another keeper of this node that still runs (our predecessor, draining after a
+		 * reload): it may be in use; that keeper removes it. Bounded, in case the pid was reused. */
+		bool keeper_alive = ci->keeper > 0 && ci->keeper != (long)getpid() &&
+		    (kill((pid_t)ci->keeper, 0) == 0 || errno == EPERM);
 
 		for (struct container *c = containers; c; c = c->next)
 			if (strcmp(c->id, ci->id) == 0) {
@@ -640,11 +663,11 @@ static void reap_from_list(struct engine_state *es, struct job *j)
 				if (c->claimed && mono - c->since > cfg->hard_deadline_ms + cfg->reap_margin_ms) {
 					lwarn("pool: container %.12s claimed %llds ago: reaping it", c->id,
 					    (mono - c->since) / 1000);
-					release(c->id, false);
+					release(c->engine, c->id, false);
 				}
 				break;
 			}
-		if (known || is_removing(ci->id))
+		if (known || is_removing(ci->id) || (own && keeper_alive && age <= foreign_max_s))
 			continue;
 		if ((own && age > own_max_s) || (!own && age > foreign_max_s)) {
 			linfo("pool: reaping orphan container %.12s (node %s, %lds old)", ci->id,
@@ -711,6 +734,8 @@ static void handle_result(struct job *j)
 		break;
 	case JOB_PING:
 		es->ping_pending = false;
+		if (j->ok && j->posted >= es->suspect_since)
+			es->suspect = false;
 		es->next_ping = monotonic_ms() + cfg->engine_ping_interval_ms;
 		if (j->ok) {
 			set_health(es, HEALTH_UP, NULL);
@@ -764,7 +789,7 @@ static void schedule_maintenance(long long now)
 
 			if (j) {
 				es->ping_pending = true;
-				post_job(&es->maint_q, j);
+				post_job(&es->ping_q, j);
 			}
 		}
 		if (es->health == HEALTH_UP && !es->list_pending && now >= es->next_list) {
@@ -793,6 +818,13 @@ static void schedule_maintenance(long long now)
 static void refill(long long now)
 {
 	int targets[N_VARIANTS] = { cfg->pool_size, cfg->pool_size_nobin };
+	int n_up = 0;
+
+	for (size_t e = 0; e < n_engines; e++)
+		if (engines[e].health == HEALTH_UP)
+			n_up++;
+	if (n_up == 0)
+		return;
 
 	for (size_t e = 0; e < n_engines; e++) {
 		struct engine_state *es = &engines[e];
@@ -809,8 +841,8 @@ static void refill(long long now)
 		}
 		es->tokens_at = now;
 		for (int v = 0; v < N_VARIANTS; v++) {
-			/* Waiting requests count as missing containers, spread over the engines. */
-			int want = targets[v] + (count_waiters(v) + (int)n_engines - 1) / (int)n_engines;
+			/* Waiting requests count as missing containers, spread over the healthy engines. */
+			int want = targets[v] + (count_waiters(v) + n_up - 1) / n_up;
 			int parallel = es->creating[0] + es->creating[1];
 
 			while (count_idle((int)e, v) + es->creating[v] < want && parallel < cfg->pool_create_parallel &&

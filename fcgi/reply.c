@@ -31,13 +31,20 @@ const char *status_text(int status)
 
 void reply_json(FCGX_Request *r, const char *body, size_t len, int ttl_s, const char *cache_layer)
 {
+	char cache_control[48];
+
+	/* Browsers may keep it as long as nginx does, at most an hour. */
+	if (ttl_s > 0)
+		snprintf(cache_control, sizeof(cache_control), "public, max-age=%d", ttl_s < 3600 ? ttl_s : 3600);
+	else
+		snprintf(cache_control, sizeof(cache_control), "no-store");
 	FCGX_FPrintF(r->out,
 	    "Status: 200 OK\r\n"
 	    "Content-Type: application/json; charset=utf-8\r\n"
 	    "X-Accel-Expires: %d\r\n"
 	    "Cache-Control: %s\r\n"
 	    "X-Cmdarena-Layer: %s\r\n"
-	    "\r\n", ttl_s, ttl_s > 0 ? "public, max-age=3600" : "no-store", cache_layer);
+	    "\r\n", ttl_s, cache_control, cache_layer);
 	FCGX_PutStr(body, (int)len, r->out);
 }
 

@@ -124,7 +124,7 @@ static int run_in_sandbox(struct worker *w, const struct challenge *ch, const ch
     struct verdict *v, struct request_log *rl, struct run_error *re)
 {
 	char nonce[NONCE_LEN + 1], code[64], msg[256], err[512];
-	long long deadline = monotonic_ms() + w->cfg->hard_deadline_ms, started = now_us();
+	long long deadline = monotonic_ms() + w->cfg->hard_deadline_ms, started;
 	size_t reqlen, verdict_max = w->cfg->output_cap * 6 + 65536;
 	struct strbuf line = STRBUF_INIT;
 	char *req;
@@ -153,6 +153,8 @@ static int run_in_sandbox(struct worker *w, const struct challenge *ch, const ch
 			lwarn("req=%s no container: %s: %s", rl->id, code, msg);
 			goto out;
 		}
+		/* The execution histogram starts here: time waiting for a container is not running. */
+		started = now_us();
 		rl->engine = g.engine;
 		if (g.engine < 0 || (size_t)g.engine >= w->cfg->n_engines || ensure_api_version(w, &w->engines[g.engine]) < 0) {
 			pool_client_release(&w->pool, &g, true);
@@ -249,6 +251,21 @@ static void sleep_ms(int ms)
 		;
 }
 
+/* The in-flight lock's token: "<pid>-<microseconds>@<node_id>", so that a waiter knows the holder. */
+#define LOCK_TOKEN_MAX 192
+
+/* A lock held by a worker of this node that no longer exists (it crashed) is stale. */
+static bool holder_died(const struct worker *w, const char *holder)
+{
+	const char *at = strchr(holder, '@');
+	char *end;
+	long pid = strtol(holder, &end, 10);
+
+	if (pid <= 0 || *end != '-' || at == NULL || strcmp(at + 1, w->cfg->node_id) != 0)
+		return false;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl, const char *method, const char *qs)
 {
 	struct query q;
@@ -256,7 +273,7 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	const struct challenge *ch;
 	const char *slug, *cmd, *ver_s;
 	size_t slen, clen, vlen;
-	char key[256], token[NONCE_LEN + 1];
+	char key[256], token[LOCK_TOKEN_MAX], holder[LOCK_TOKEN_MAX];
 	char *cached = NULL;
 	size_t cached_len;
 	long long give_up;
@@ -315,7 +332,7 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	}
 
 	/* One execution per distinct command: take the lock or wait for whoever holds it. */
-	snprintf(token, sizeof(token), "%d-%ld-%lld", w->index, (long)getpid(), now_us());
+	snprintf(token, sizeof(token), "%ld-%lld@%s", (long)getpid(), now_us(), w->cfg->node_id);
 	give_up = monotonic_ms() + w->cfg->hard_deadline_ms + 2000;
 	for (;;) {
 		enum vc_result lk = vcache_lock(&w->vc, key, token, w->cfg->hard_deadline_ms + 1000);
@@ -323,6 +340,16 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 		if (lk == VC_HIT) {
 			int retry_after;
 
+			/*
+			 * The previous holder stores its verdict before it unlocks, so it may have
+			 * finished between our first look and our lock: look again, or it runs twice.
+			 */
+			if (vcache_get(&w->vc, key, &cached, &cached_len) == VC_HIT) {
+				vcache_unlock(&w->vc, key, token);
+				rl->layer = LAYER_INFLIGHT;
+				answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
+				goto out;
+			}
 			/* Only executions count against a client's limit, never cache hits. */
 			if (ratelimit_take(&w->vc, rl->client, &retry_after) == 0) {
 				char header[48];
@@ -353,8 +380,14 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 				answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
 				goto out;
 			}
-			if (got == VC_ERROR || vcache_locked(&w->vc, key) != VC_HIT)
+			if (got == VC_ERROR || vcache_locked(&w->vc, key, holder, sizeof(holder)) != VC_HIT)
 				break;	/* the holder gave up (error, crash) or Redis went: try ourselves */
+			if (holder_died(w, holder)) {
+				/* Its lock would block everyone until it expires: drop it (if still that one). */
+				lwarn("req=%s the worker holding this command's lock (%s) died: taking over", rl->id, holder);
+				vcache_unlock(&w->vc, key, holder);
+				break;
+			}
 		}
 		if (monotonic_ms() >= give_up) {
 			fail(r, rl, 504, "deadline_exceeded", "An identical command is still running; try again.", NULL, NULL);
@@ -484,11 +517,13 @@ static void handle(struct worker *w, FCGX_Request *r)
 		fail(r, &rl, 404, "not_found", "There is nothing here.", NULL, NULL);
 	}
 	metrics_count_request(rl.ep, rl.outcome);
-	if (rl.layer != LAYER_NONE && metrics)
+	/* Only /r answers are verdicts (/s also reads Redis, but is no verdict). */
+	if (rl.ep == EP_R && rl.layer != LAYER_NONE && metrics)
 		metrics_add(&metrics->layer[rl.layer], 1);
-	linfo("req=%s client=%s ep=%s slug=%s ver=%d layer=%s status=%d outcome=%s engine=%d dur_ms=%.1f",
+	linfo("req=%s client=%s ep=%s slug=%s ver=%d layer=%s status=%d outcome=%s code=%s engine=%d dur_ms=%.1f",
 	    rl.id, rl.client, rl.ep == EP_R ? "r" : rl.ep == EP_S ? "s" : rl.ep == EP_METRICS ? "metrics" : "other", rl.slug, rl.ver,
-	    layer_name(rl.layer), rl.status, outcome_name(rl.outcome), rl.engine, (now_us() - rl.start_us) / 1000.0);
+	    layer_name(rl.layer), rl.status, outcome_name(rl.outcome), rl.code ? rl.code : "-", rl.engine,
+	    (now_us() - rl.start_us) / 1000.0);
 }
 
 int worker_main(const struct config *cfg, const struct catalogue *cat, int listen_fd, int index)

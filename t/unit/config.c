@@ -89,6 +89,15 @@ int main(void)
 	ok(strstr(err, "hard_deadline_ms") != NULL, "and says which setting");
 	config_free(&c);
 
+	/* cache_salt goes into nginx's cache key too: a plain word only. */
+	is_int(load_text(&c, "cache_salt = 2026-11_b.2\n", err, sizeof(err)), 0, "a salt loads");
+	is_int(config_finish(&c, err, sizeof(err)), 0, "and finishes");
+	config_free(&c);
+	is_int(load_text(&c, "cache_salt = a\"$b\n", err, sizeof(err)), 0, "a salt with a quote and a $ loads");
+	is_int(config_finish(&c, err, sizeof(err)), -1, "but finish refuses it");
+	ok(strstr(err, "cache_salt") != NULL, "and says which setting (got: %s)", err);
+	config_free(&c);
+
 	is_int(parse_size("16m", &sz), 0, "16m");
 	is_int(sz, 16 * 1024 * 1024, "is 16 MiB");
 	is_int(parse_size("64KB", &sz), 0, "64KB");

@@ -130,14 +130,13 @@ sub new {
 # disappears without that (SIGKILL). It exits quietly when stop() tells it to.
 $SIG{TERM} = $SIG{INT} = $SIG{HUP} = sub { die "test interrupted by SIG$_[0]\n" };
 
-sub start_guardian {
-    my ($self) = @_;
+# guardian(CODE): a process of its own that runs CODE once the calling process is gone (even
+# killed with SIGKILL). Returns its pid: SIGTERM calls it off. (Cmdarena::Dockerd uses it too.)
+sub guardian {
+    my ($cleanup) = @_;
     my $owner = $$;
     my $pid = fork // croak "fork: $!";
-    if ($pid) {
-        $self->{guardian} = $pid;
-        return;
-    }
+    return $pid if $pid;
     $SIG{TERM} = sub { POSIX::_exit(0) };
     $SIG{INT} = $SIG{HUP} = 'IGNORE';
     # Hold none of the test's output: prove waits for it to close.
@@ -147,7 +146,18 @@ sub start_guardian {
     POSIX::setsid();
     # The owner is our parent; once it dies (even as an unreaped zombie) we are re-parented.
     sleep 0.5 while getppid() == $owner;
-    # The test is gone: stop what it started (pids recorded by spawn_logged), nginx first.
+    $cleanup->();
+    POSIX::_exit(0);
+}
+
+sub start_guardian {
+    my ($self) = @_;
+    $self->{guardian} = guardian(sub { $self->guardian_cleanup });
+}
+
+# The test is gone: stop what it started (pids recorded by spawn_logged), nginx first.
+sub guardian_cleanup {
+    my ($self) = @_;
     for my $name (qw(nginx fcgi redis)) {
         my $file = "$self->{dir}/run/harness-$name.pid";
         open(my $fh, '<', $file) or next;
@@ -158,7 +168,6 @@ sub start_guardian {
         kill 'KILL', $p if kill(0, $p);
     }
     File::Path::remove_tree($self->{dir}) unless $ENV{CMDARENA_KEEP};
-    POSIX::_exit(0);
 }
 
 sub dir  { $_[0]{dir} }
