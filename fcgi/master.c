@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,6 +50,7 @@ static struct child children[2 * MAX_WORKERS + 4];
 static size_t n_children;
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
+static pid_t master_pid;
 
 static void on_signal(int sig)
 {
@@ -154,6 +156,7 @@ static pid_t spawn(struct master *m, enum child_kind kind, int slot)
 		lerr("too many children");
 		return -1;
 	}
+	master_pid = getpid();
 	pid = fork();
 	if (pid < 0) {
 		lerr("fork: %s", strerror(errno));
@@ -162,6 +165,11 @@ static pid_t spawn(struct master *m, enum child_kind kind, int slot)
 	if (pid == 0) {
 		int status;
 
+		/* A master killed outright (SIGKILL) must not leave its children running: they get
+		 * SIGTERM and finish as on a normal stop (the pool keeper removes its containers). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master_pid)
+			_exit(1);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGCHLD, SIG_DFL);
