@@ -194,6 +194,26 @@ out:
 	return rc;
 }
 
+/* The challenge a valid slug names, or NULL after answering 400 or 404. */
+static const struct challenge *find_challenge(struct worker *w, FCGX_Request *r, struct request_log *rl,
+    const char *slug, size_t slen)
+{
+	struct query_error qe;
+	const struct challenge *ch;
+
+	if (query_check_slug(slug, slen, &qe) < 0) {
+		fail_query(r, rl, &qe);
+		return NULL;
+	}
+	ch = catalogue_find(w->cat, slug);
+	if (ch == NULL) {
+		fail(r, rl, 404, "unknown_challenge", "There is no challenge with that slug.", NULL, NULL);
+		return NULL;
+	}
+	rl->slug = ch->slug;
+	return ch;
+}
+
 /* ---- /r ---- */
 
 static const char *const r_params[] = { "slug", "ver", "cmd", NULL };
@@ -298,12 +318,8 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 		fail_query(r, rl, &qe);
 		goto out;
 	}
-	ch = catalogue_find(w->cat, slug);
-	if (ch == NULL) {
-		fail(r, rl, 404, "unknown_challenge", "There is no challenge with that slug.", NULL, NULL);
+	if ((ch = find_challenge(w, r, rl, slug, slen)) == NULL)
 		goto out;
-	}
-	rl->slug = ch->slug;
 	rl->ver = ver;
 	if (ver != ch->version) {
 		char member[32];
@@ -421,16 +437,8 @@ static void handle_solutions(struct worker *w, FCGX_Request *r, struct request_l
 		goto out;
 	}
 	slug = query_get(&q, "slug", &slen);
-	if (query_check_slug(slug, slen, &qe) < 0) {
-		fail_query(r, rl, &qe);
+	if ((ch = find_challenge(w, r, rl, slug, slen)) == NULL)
 		goto out;
-	}
-	ch = catalogue_find(w->cat, slug);
-	if (ch == NULL) {
-		fail(r, rl, 404, "unknown_challenge", "There is no challenge with that slug.", NULL, NULL);
-		goto out;
-	}
-	rl->slug = ch->slug;
 	rl->ver = ch->version;
 	if (solutions_json(&w->vc, ch, &body, &blen) < 0) {
 		fail(r, rl, 503, "solutions_unavailable", "Solutions cannot be read right now.", NULL, "Retry-After: 5");
