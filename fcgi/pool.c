@@ -33,6 +33,12 @@
 #define N_VARIANTS 2
 #define MAX_CLIENTS 1024
 #define ENGINE_CALL_MS 15000L
+/*
+ * A used container exits by itself right after its verdict and AutoRemove deletes it; a DELETE
+ * racing that exit makes the engine kill and remove it twice over. So the forced removal waits
+ * this long and is normally a cheap 404; a container still there (a hung runner) is killed then.
+ */
+#define RELEASE_GRACE_MS 2000
 
 enum job_kind { JOB_CREATE, JOB_REMOVE, JOB_PING, JOB_LIST };
 
@@ -80,6 +86,7 @@ struct container {
 	int engine;
 	int variant;
 	bool claimed;
+	bool released;		/* used and handed back: removed at since + RELEASE_GRACE_MS */
 	int client;		/* claimer's slot when claimed */
 	long long since;	/* idle since, or claimed since (monotonic ms) */
 	struct container *next;
@@ -285,6 +292,8 @@ static void update_gauges(void)
 
 		for (struct container *c = containers; c; c = c->next)
 			if ((size_t)c->engine == e) {
+				if (c->released)
+					continue;
 				if (c->claimed)
 					claimed++;
 				else
@@ -542,15 +551,17 @@ static void serve_waiters(void)
 
 static void release(int engine, const char *id, bool failed)
 {
-	struct container *c = take_container(id);
+	struct container *c;
 
-	if (c == NULL) {
+	for (c = containers; c; c = c->next)
+		if (strcmp(c->id, id) == 0)
+			break;
+	if (c == NULL || c->released) {
 		/* Handed out by our predecessor (a reload) that is gone now: remove it all the same. */
-		if (engine >= 0 && (size_t)engine < n_engines)
+		if (c == NULL && engine >= 0 && (size_t)engine < n_engines)
 			schedule_remove(engine, id, false);
 		return;
 	}
-	schedule_remove(c->engine, c->id, false);
 	if (failed) {
 		/* A container that cannot be attached may mean the engine is gone: check now, and
 		 * hand out other engines' containers (the worker's retry) until the ping answers. */
@@ -559,7 +570,32 @@ static void release(int engine, const char *id, bool failed)
 		if (!engines[c->engine].ping_pending)
 			engines[c->engine].next_ping = 0;
 	}
-	free(c);
+	if (failed || stopping) {
+		c = take_container(id);
+		schedule_remove(c->engine, c->id, false);
+		free(c);
+		return;
+	}
+	/* Still counted as busy for its engine until the grace is over (see RELEASE_GRACE_MS). */
+	c->released = true;
+	c->client = -1;
+	c->since = monotonic_ms();
+}
+
+/* Remove the released containers whose grace is over (all of them when flush). */
+static void remove_released(long long now, bool flush)
+{
+	for (struct container **pp = &containers; *pp;) {
+		struct container *c = *pp;
+
+		if (c->released && (flush || now - c->since >= RELEASE_GRACE_MS)) {
+			*pp = c->next;
+			schedule_remove(c->engine, c->id, false);
+			free(c);
+			continue;
+		}
+		pp = &c->next;
+	}
 }
 
 static void drop_client(int slot)
@@ -781,6 +817,7 @@ static void drain_results(void)
 
 static void schedule_maintenance(long long now)
 {
+	remove_released(now, false);
 	for (size_t e = 0; e < n_engines; e++) {
 		struct engine_state *es = &engines[e];
 
@@ -867,6 +904,9 @@ static int next_timeout(long long now)
 	for (struct waiter *w = waiters; w; w = w->next)
 		if (w->deadline < t)
 			t = w->deadline;
+	for (struct container *c = containers; c; c = c->next)
+		if (c->released && c->since + RELEASE_GRACE_MS < t)
+			t = c->since + RELEASE_GRACE_MS;
 	for (size_t e = 0; e < n_engines; e++) {
 		if (!engines[e].ping_pending && engines[e].next_ping < t)
 			t = engines[e].next_ping;
@@ -997,6 +1037,7 @@ static void begin_stopping(int *listen_fd, long long *drain_until)
 	close(*listen_fd);
 	*listen_fd = -1;
 	*drain_until = monotonic_ms() + cfg->hard_deadline_ms + 2000;
+	remove_released(0, true);
 	for (struct container **pp = &containers; *pp;) {
 		struct container *c = *pp;
 
