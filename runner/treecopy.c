@@ -161,43 +161,58 @@ out:
 	return rc;
 }
 
-/* Copy every entry of the open directory sdir into ddir. */
-static int copy_tree(int sdir, int ddir, int depth, char *err, size_t errlen)
+/* Called by for_each_entry for one entry of dir; a nonzero return stops the walk. */
+typedef int entry_fn(int dir, const char *name, int depth, void *arg, char *err, size_t errlen);
+
+/* Call fn for every entry of the open directory dir but . and .. ("what" names the walk in errors). */
+static int for_each_entry(int dir, int depth, const char *what, entry_fn *fn, void *arg, char *err, size_t errlen)
 {
 	struct dirent *de;
-	struct stat st;
 	DIR *d;
 	int fd, rc = 0;
 
 	if (depth > MAX_DEPTH) {
 		errno = 0;
-		return fail(err, errlen, "the challenge's files are nested too deep");
+		return fail(err, errlen, "%s: the directories are nested too deep", what);
 	}
-	fd = dup(sdir);
+	fd = dup(dir);
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
-		return fail(err, errlen, "cannot read a directory");
+		return fail(err, errlen, "%s: cannot read a directory", what);
 	}
 	while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
-		const char *name = de->d_name;
-
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			rc = fail(err, errlen, "cannot stat %s", name);
-		else if (S_ISDIR(st.st_mode))
-			rc = copy_subdir(sdir, ddir, name, &st, depth, err, errlen);
-		else if (S_ISREG(st.st_mode))
-			rc = copy_file(sdir, ddir, name, &st, err, errlen);
-		else if (S_ISLNK(st.st_mode))
-			rc = copy_link(sdir, ddir, name, &st, err, errlen);
-		/* fifos, sockets, devices: not challenge material, skipped */
+		rc = fn(dir, de->d_name, depth, arg, err, errlen);
 	}
 	if (rc == 0 && errno != 0)
-		rc = fail(err, errlen, "cannot read a directory");
+		rc = fail(err, errlen, "%s: cannot read a directory", what);
 	closedir(d);
 	return rc;
+}
+
+/* Copy one entry of sdir into the directory *(int *)ddirp. */
+static int copy_entry(int sdir, const char *name, int depth, void *ddirp, char *err, size_t errlen)
+{
+	int ddir = *(int *)ddirp;
+	struct stat st;
+
+	if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(err, errlen, "cannot stat %s", name);
+	if (S_ISDIR(st.st_mode))
+		return copy_subdir(sdir, ddir, name, &st, depth, err, errlen);
+	if (S_ISREG(st.st_mode))
+		return copy_file(sdir, ddir, name, &st, err, errlen);
+	if (S_ISLNK(st.st_mode))
+		return copy_link(sdir, ddir, name, &st, err, errlen);
+	return 0;	/* fifos, sockets, devices: not challenge material, skipped */
+}
+
+/* Copy every entry of the open directory sdir into ddir. */
+static int copy_tree(int sdir, int ddir, int depth, char *err, size_t errlen)
+{
+	return for_each_entry(sdir, depth, "copying the challenge's files", copy_entry, &ddir, err, errlen);
 }
 
 int treecopy_copy(const char *src, const char *dst, char *err, size_t errlen)
@@ -256,39 +271,21 @@ static int remove_subdir(int dir, const char *name, int depth, char *err, size_t
 	return rc;
 }
 
+/* Remove one entry of dir. */
+static int remove_entry(int dir, const char *name, int depth, void *unused, char *err, size_t errlen)
+{
+	(void)unused;
+	if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno == EISDIR)
+		return remove_subdir(dir, name, depth, err, errlen);
+	return fail(err, errlen, "cannot remove %s", name);
+}
+
 /* Empty the open directory dir. */
 static int remove_tree(int dir, int depth, char *err, size_t errlen)
 {
-	struct dirent *de;
-	DIR *d;
-	int fd, rc = 0;
-
-	if (depth > MAX_DEPTH) {
-		errno = 0;
-		return fail(err, errlen, "the directory is nested too deep to remove");
-	}
-	fd = dup(dir);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return fail(err, errlen, "cannot read a directory to remove it");
-	}
-	while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
-		const char *name = de->d_name;
-
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			continue;
-		if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
-			continue;
-		if (errno == EISDIR)
-			rc = remove_subdir(dir, name, depth, err, errlen);
-		else
-			rc = fail(err, errlen, "cannot remove %s", name);
-	}
-	if (rc == 0 && errno != 0)
-		rc = fail(err, errlen, "cannot read a directory to remove it");
-	closedir(d);
-	return rc;
+	return for_each_entry(dir, depth, "removing the old copy", remove_entry, NULL, err, errlen);
 }
 
 int treecopy_remove(const char *path, char *err, size_t errlen)
