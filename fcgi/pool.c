@@ -3,15 +3,12 @@
  *
  * One main thread owns every piece of state (idle and claimed containers,
  * waiting requests, engine health) and talks to the workers. Engine calls
- * block, so they run on small per-engine thread sets fed by job queues:
- * creators (create + start), as many removers, one lister, one pinger. A
- * finished job posts a result and writes a byte to a pipe that wakes the
- * main thread's poll().
+ * block, so it posts them as jobs to threads of each engine (pool_jobs.c) and
+ * handles their results when the wake pipe makes its poll() return.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,38 +25,17 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "pool_jobs.h"
 #include "sandbox.h"
 
 #define N_VARIANTS 2
 #define MAX_CLIENTS 1024
-#define ENGINE_CALL_MS 15000L
 /*
  * A used container exits by itself right after its verdict and AutoRemove deletes it; a DELETE
  * racing that exit makes the engine kill and remove it twice over. So the forced removal waits
  * this long and is normally a cheap 404; a container still there (a hung runner) is killed then.
  */
 #define RELEASE_GRACE_MS 2000
-
-enum job_kind { JOB_CREATE, JOB_REMOVE, JOB_PING, JOB_LIST };
-
-struct job {
-	enum job_kind kind;
-	int engine;
-	int variant;
-	char id[DOCKER_ID_MAX + 1];
-	bool reaped;		/* JOB_REMOVE of an orphan */
-	long long posted;	/* when it was queued (monotonic ms) */
-	/* results */
-	int ok;
-	char error[256];
-	struct container_info *list;
-	size_t n_list;
-	struct job *next;
-};
-
-struct job_queue {
-	struct job *head, *tail;
-};
 
 enum engine_health { HEALTH_UNKNOWN, HEALTH_UP, HEALTH_DOWN };
 
@@ -76,9 +52,7 @@ struct engine_state {
 	long long tokens_at;
 	long long next_ping, next_list;
 	bool ping_pending, list_pending;
-	struct job_queue create_q, remove_q, maint_q, ping_q;
-	pthread_t *threads;
-	int n_threads;
+	struct job_lanes lanes;		/* its engine calls */
 };
 
 struct container {
@@ -114,11 +88,6 @@ static struct removing *removing;
 static int clients[MAX_CLIENTS];
 static size_t n_clients;
 
-static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
-static struct job_queue results;
-static int wake_pipe[2] = { -1, -1 };
-static bool threads_stop;
 static char *spec_json[N_VARIANTS];
 
 static volatile sig_atomic_t got_term;
@@ -128,157 +97,6 @@ static void on_term(int sig)
 {
 	(void)sig;
 	got_term = 1;
-}
-
-/* ---- queues ---- */
-
-static void q_push(struct job_queue *q, struct job *j)
-{
-	j->next = NULL;
-	if (q->tail)
-		q->tail->next = j;
-	else
-		q->head = j;
-	q->tail = j;
-}
-
-static struct job *q_pop(struct job_queue *q)
-{
-	struct job *j = q->head;
-
-	if (j) {
-		q->head = j->next;
-		if (q->head == NULL)
-			q->tail = NULL;
-	}
-	return j;
-}
-
-static void post_job(struct job_queue *q, struct job *j)
-{
-	pthread_mutex_lock(&q_mu);
-	q_push(q, j);
-	pthread_cond_broadcast(&q_cv);
-	pthread_mutex_unlock(&q_mu);
-}
-
-static struct job *new_job(enum job_kind kind, int engine, int variant, const char *id)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		return NULL;
-	j->kind = kind;
-	j->engine = engine;
-	j->variant = variant;
-	j->posted = monotonic_ms();
-	if (id)
-		snprintf(j->id, sizeof(j->id), "%s", id);
-	return j;
-}
-
-/* ---- engine threads ---- */
-
-struct thread_arg {
-	int engine;
-	struct job_queue *q;
-};
-
-static void run_job(CURL *h, struct engine_state *es, struct job *j)
-{
-	struct docker_error err = { 0, "" };
-
-	switch (j->kind) {
-	case JOB_CREATE:
-		if (docker_create(h, &es->eng, spec_json[j->variant], j->id, ENGINE_CALL_MS, &err) < 0)
-			break;
-		if (docker_start(h, &es->eng, j->id, ENGINE_CALL_MS, &err) < 0) {
-			struct docker_error e2;
-
-			docker_remove(h, &es->eng, j->id, ENGINE_CALL_MS, &e2);
-			break;
-		}
-		j->ok = 1;
-		return;
-	case JOB_REMOVE:
-		j->ok = docker_remove(h, &es->eng, j->id, ENGINE_CALL_MS, &err) == 0;
-		break;
-	case JOB_PING:
-		/* The API version is only written here, before any other thread of this engine reads it. */
-		j->ok = docker_ping(h, &es->eng, 2000L, &err) == 0;
-		break;
-	case JOB_LIST:
-		j->ok = docker_list(h, &es->eng, "cmdarena", &j->list, &j->n_list, ENGINE_CALL_MS, &err) == 0;
-		break;
-	}
-	if (!j->ok)
-		snprintf(j->error, sizeof(j->error), "%s", err.message);
-}
-
-static void *engine_thread(void *p)
-{
-	struct thread_arg *ta = p;
-	struct engine_state *es = &engines[ta->engine];
-	CURL *h = curl_easy_init();
-
-	for (;;) {
-		struct job *j;
-
-		pthread_mutex_lock(&q_mu);
-		while (!threads_stop && ta->q->head == NULL)
-			pthread_cond_wait(&q_cv, &q_mu);
-		if (threads_stop && ta->q->head == NULL) {
-			pthread_mutex_unlock(&q_mu);
-			break;
-		}
-		j = q_pop(ta->q);
-		pthread_mutex_unlock(&q_mu);
-		if (h == NULL) {
-			snprintf(j->error, sizeof(j->error), "out of memory for a curl handle");
-			j->ok = 0;
-		} else {
-			run_job(h, es, j);
-		}
-		pthread_mutex_lock(&q_mu);
-		q_push(&results, j);
-		pthread_mutex_unlock(&q_mu);
-		if (write(wake_pipe[1], "", 1) < 0 && errno != EAGAIN)
-			lwarn("pool: wake pipe: %s", strerror(errno));
-	}
-	if (h)
-		curl_easy_cleanup(h);
-	free(ta);
-	return NULL;
-}
-
-static int start_threads(int e)
-{
-	struct engine_state *es = &engines[e];
-	/*
-	 * As many removers as creators: removal must keep up with creation under load, and one
-	 * slow DELETE (a container that takes seconds to die) must not hold up all the others.
-	 */
-	int removers = cfg->pool_create_parallel, n = cfg->pool_create_parallel + removers + 2;
-
-	es->threads = calloc((size_t)n, sizeof(pthread_t));
-	if (es->threads == NULL)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		struct thread_arg *ta = malloc(sizeof(*ta));
-
-		if (ta == NULL)
-			return -1;
-		ta->engine = e;
-		/* The health check has a thread of its own: a slow list must never delay it. */
-		ta->q = i < cfg->pool_create_parallel ? &es->create_q : i < n - 2 ? &es->remove_q :
-		    i == n - 2 ? &es->maint_q : &es->ping_q;
-		if (pthread_create(&es->threads[i], NULL, engine_thread, ta) != 0) {
-			free(ta);
-			return -1;
-		}
-		es->n_threads++;
-	}
-	return 0;
 }
 
 /* ---- state helpers (main thread only) ---- */
@@ -321,10 +139,10 @@ static void schedule_remove(int engine, const char *id, bool reaped)
 
 	if (is_removing(id))
 		return;
-	j = new_job(JOB_REMOVE, engine, 0, id);
+	j = job_new(JOB_REMOVE, engine, 0, id);
 	r = calloc(1, sizeof(*r));
 	if (j == NULL || r == NULL) {
-		free(j);
+		job_free(j);
 		free(r);
 		lerr("pool: out of memory scheduling the removal of %.12s", id);
 		return;
@@ -333,7 +151,7 @@ static void schedule_remove(int engine, const char *id, bool reaped)
 	snprintf(r->id, sizeof(r->id), "%s", id);
 	r->next = removing;
 	removing = r;
-	post_job(&engines[engine].remove_q, j);
+	job_post(&engines[engine].lanes, j);
 }
 
 static void forget_removing(const char *id)
@@ -791,26 +609,16 @@ static void handle_result(struct job *j)
 			metrics_add(&metrics->engine[j->engine].errors, 1);
 		break;
 	}
-	free(j->list);
-	free(j);
+	job_free(j);
 }
 
 static void drain_results(void)
 {
-	char buf[256];
+	struct job *j;
 
-	while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
-		;
-	for (;;) {
-		struct job *j;
-
-		pthread_mutex_lock(&q_mu);
-		j = q_pop(&results);
-		pthread_mutex_unlock(&q_mu);
-		if (j == NULL)
-			break;
+	jobs_clear_wake();
+	while ((j = jobs_take_result()) != NULL)
 		handle_result(j);
-	}
 }
 
 /* ---- timers: pings, reaping, recycling, refilling ---- */
@@ -822,19 +630,19 @@ static void schedule_maintenance(long long now)
 		struct engine_state *es = &engines[e];
 
 		if (!es->ping_pending && now >= es->next_ping) {
-			struct job *j = new_job(JOB_PING, (int)e, 0, NULL);
+			struct job *j = job_new(JOB_PING, (int)e, 0, NULL);
 
 			if (j) {
 				es->ping_pending = true;
-				post_job(&es->ping_q, j);
+				job_post(&es->lanes, j);
 			}
 		}
 		if (es->health == HEALTH_UP && !es->list_pending && now >= es->next_list) {
-			struct job *j = new_job(JOB_LIST, (int)e, 0, NULL);
+			struct job *j = job_new(JOB_LIST, (int)e, 0, NULL);
 
 			if (j) {
 				es->list_pending = true;
-				post_job(&es->maint_q, j);
+				job_post(&es->lanes, j);
 			}
 		}
 	}
@@ -884,14 +692,14 @@ static void refill(long long now)
 
 			while (count_idle((int)e, v) + es->creating[v] < want && parallel < cfg->pool_create_parallel &&
 			    (cfg->pool_refill_per_s <= 0 || es->tokens >= 1.0)) {
-				struct job *j = new_job(JOB_CREATE, (int)e, v, NULL);
+				struct job *j = job_new(JOB_CREATE, (int)e, v, NULL);
 
 				if (j == NULL)
 					break;
 				es->creating[v]++;
 				parallel++;
 				es->tokens -= 1.0;
-				post_job(&es->create_q, j);
+				job_post(&es->lanes, j);
 			}
 		}
 	}
@@ -1006,7 +814,7 @@ static void shutdown_pool(void)
 		if (!busy || monotonic_ms() > deadline)
 			break;
 		{
-			struct pollfd p = { wake_pipe[0], POLLIN, 0 };
+			struct pollfd p = { jobs_wake_fd(), POLLIN, 0 };
 
 			poll(&p, 1, 100);
 		}
@@ -1078,7 +886,7 @@ int pool_keeper_main(const struct config *c, int listen_fd)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 
-	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (jobs_init() < 0) {
 		lerr("pool: pipe: %s", strerror(errno));
 		return 1;
 	}
@@ -1095,7 +903,8 @@ int pool_keeper_main(const struct config *c, int listen_fd)
 		clients[i] = -1;
 	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 	for (size_t e = 0; e < n_engines; e++) {
-		if (engine_init(&engines[e].eng, &c->engines[e], (int)e) < 0 || start_threads((int)e) < 0) {
+		if (engine_init(&engines[e].eng, &c->engines[e], (int)e) < 0 ||
+		    jobs_start(&engines[e].lanes, &engines[e].eng, spec_json, c->pool_create_parallel) < 0) {
 			lerr("pool: cannot set up engine %s", c->engines[e].url);
 			return 1;
 		}
@@ -1120,7 +929,7 @@ int pool_keeper_main(const struct config *c, int listen_fd)
 		}
 		update_gauges();
 		pfd[nfds++] = (struct pollfd){ listen_fd, POLLIN, 0 };
-		pfd[nfds++] = (struct pollfd){ wake_pipe[0], POLLIN, 0 };
+		pfd[nfds++] = (struct pollfd){ jobs_wake_fd(), POLLIN, 0 };
 		for (size_t i = 0; i < n_clients; i++)
 			pfd[nfds++] = (struct pollfd){ clients[i], POLLIN, 0 };
 		if (poll(pfd, nfds, stopping ? 100 : next_timeout(now)) < 0 && errno != EINTR) {
