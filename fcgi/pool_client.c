@@ -102,8 +102,12 @@ int pool_client_take(struct pool_client *pc, int variant, int wait_ms, struct po
 			return -1;
 		}
 		n = recv(pc->fd, buf, sizeof(buf) - 1, 0);
-		if (n == 0 && ++retries <= 20) {
-			/* The keeper went away before answering (a reload, a crash): ask its successor. */
+		if (n <= 0 && ++retries <= 20) {
+			/*
+			 * The keeper went away before answering (a reload, a crash): ask its successor.
+			 * A keeper that exits with our request unread resets the connection (ECONNRESET)
+			 * instead of closing it: the same case.
+			 */
 			disconnect(pc);
 			if (send_msg(pc, request) == 0)
 				continue;
