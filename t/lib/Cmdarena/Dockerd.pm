@@ -92,14 +92,7 @@ sub start {
         '--shutdown-timeout', '2');
     push @cmd, '-H', "tcp://127.0.0.1:$self->{port}", '--tlsverify', '--tlscacert', "$d/tls/ca.pem",
         '--tlscert', "$d/tls/server-cert.pem", '--tlskey', "$d/tls/server-key.pem" if $self->{tls};
-    my $pid = fork // croak "fork: $!";
-    if ($pid == 0) {
-        open(STDIN, '<', '/dev/null');
-        open(STDOUT, '>>', "$d/dockerd.log");
-        open(STDERR, '>&', \*STDOUT);
-        POSIX::setsid();
-        exec(@cmd) or POSIX::_exit(127);
-    }
+    my $pid = Cmdarena::Stack::spawn_detached("$d/dockerd.log", @cmd);
     $self->{pid} = $pid;
     # For the guardian: the dockerd running now (its pid changes with each start).
     if (open(my $fh, '>', "$d/harness-dockerd.pid")) {

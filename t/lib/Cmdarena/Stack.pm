@@ -175,16 +175,23 @@ sub port { $_[0]{port} }
 sub node { $_[0]{node} }
 sub base { "http://127.0.0.1:$_[0]{port}" }
 
-sub spawn_logged {
-    my ($self, $name, @cmd) = @_;
+# Start a program in a session of its own, stdin from /dev/null, stdout and stderr appended to $log.
+sub spawn_detached {
+    my ($log, @cmd) = @_;
     my $pid = fork // croak "fork: $!";
     if ($pid == 0) {
         open(STDIN, '<', '/dev/null');
-        open(STDOUT, '>>', "$self->{dir}/log/$name.log");
+        open(STDOUT, '>>', $log);
         open(STDERR, '>&', \*STDOUT);
         POSIX::setsid();
         exec @cmd or POSIX::_exit(127);
     }
+    return $pid;
+}
+
+sub spawn_logged {
+    my ($self, $name, @cmd) = @_;
+    my $pid = spawn_detached("$self->{dir}/log/$name.log", @cmd);
     # For the guardian: which pid runs which program.
     if (open(my $fh, '>', "$self->{dir}/run/harness-$name.pid")) {
         my $perl = readlink("/proc/$$/exe") // '';
