@@ -120,14 +120,21 @@ static int stage_setup(struct runner *r)
 }
 
 /* Kill every process but the helpers (and setup's, when keep_setup). */
-static void kill_user_processes(struct runner *r, bool keep_setup)
+/*
+ * Returns 0, or -1 when some outlived a second of killing: then nothing may
+ * go on as if the user's processes were gone (the files could still change).
+ */
+static int kill_user_processes(struct runner *r, bool keep_setup)
 {
 	size_t n = r->n_helpers;
 
 	if (keep_setup && r->setup_sid > 0)
 		r->keep[n++] = r->setup_sid;
-	if (exec_kill_others(&r->ex, r->keep, n, 1000) < 0)
+	if (exec_kill_others(&r->ex, r->keep, n, 1000) < 0) {
 		fprintf(stderr, "cmdarena-runner: processes outlived 1 s of killing\n");
+		return -1;
+	}
+	return 0;
 }
 
 /* Give the tree to uid (as root only; a development run keeps its own uid). */
@@ -153,7 +160,8 @@ static int prepare_run(struct runner *r, bool reset)
 	char err[512];
 
 	if (reset) {
-		kill_user_processes(r, false);
+		if (kill_user_processes(r, false) < 0)
+			return stage_fail(r, "reset", "the command's processes could not be stopped");
 		if (reset_writable(r->work_root, r->judge_root, err, sizeof(err)) < 0)
 			return stage_fail(r, "reset", "%s", err);
 	}
@@ -227,7 +235,10 @@ static int judge_check(struct runner *r, struct judgement *v)
 	if (r->req.check == NULL)
 		return 0;
 	/* Nothing the command left running may watch the check or change what it checks. */
-	kill_user_processes(r, true);
+	if (kill_user_processes(r, true) < 0) {
+		v->transient = true;
+		return set_message(v, "The command's processes could not be stopped, so the check could not run.");
+	}
 	if (make_token(token) < 0 || run_script(r, SCRIPT_CHECK, token, &res, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cmdarena-runner: check: %s\n", err);
 		v->transient = true;
