@@ -14,7 +14,10 @@ use File::Temp qw(tempdir);
 use Test::More;
 
 my $root = Cmdarena::Stack::root();
-is($<, 0, 'running as root (dpkg -i)') or BAIL_OUT('t0770 installs a package: run it as root');
+# A precondition that fails ends this test (failed), not the whole run.
+sub give_up { diag "t0770: $_[0]"; done_testing; exit 1 }
+
+is($<, 0, 'running as root (dpkg -i)') or give_up('it installs a package: run it as root');
 
 # Accepted lintian warnings, each with its reason (conf/README.md lists them too).
 my %accepted = (
@@ -40,7 +43,7 @@ sub installed { `dpkg-query -W -f='\${Status}' cmdarena 2>/dev/null` =~ /install
 
 my $had_user = getpwnam('cmdarena') ? 1 : 0;
 my $we_installed = 0;
-ok(!installed(), 'cmdarena is not installed here before the test') or BAIL_OUT('cmdarena is installed: t0770 will not replace it (dpkg --purge cmdarena first if it is a leftover of this test)');
+ok(!installed(), 'cmdarena is not installed here before the test') or give_up('cmdarena is installed: this test will not replace it (dpkg --purge cmdarena first if it is a leftover of this test)');
 
 # ---- build, in a copy: the files git knows (committed or not, not ignored) and the page ----
 my $tmp = tempdir('cmdarena-deb-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -48,7 +51,7 @@ my $src = "$tmp/cmdarena-0.1.0";
 mkdir $src or die "$src: $!";
 my @page = -f "$root/htdocs/index.html" ? ('htdocs/index.html', map { s{^\Q$root\E/}{}r } glob("'$root/htdocs/vendor/'*")) : ();
 ok(@page, 'the page is built (htdocs/index.html, htdocs/vendor: ./arena runs npm ci and htdocs/build-vendor)')
-    or BAIL_OUT('no page to package');
+    or give_up('no page to package');
 my $list = "$tmp/files";
 open(my $lf, '>', $list) or die $!;
 print $lf "$_\0" for (split(/\0/, `git -C '$root' ls-files -z -co --exclude-standard`), @page);
@@ -62,7 +65,7 @@ my $t0 = time;
 ok($ok, 'dpkg-buildpackage -us -uc -b builds in ' . (time - $t0) . ' s') or diag substr($out, -4000);
 my ($deb) = glob("'$tmp/'cmdarena_*_*.deb");
 my ($changes) = glob("'$tmp/'cmdarena_*_*.changes");
-ok($deb && $changes, 'it made cmdarena_*.deb and the .changes') or BAIL_OUT('no package');
+ok($deb && $changes, 'it made cmdarena_*.deb and the .changes') or give_up('no package');
 
 # ---- what the package holds ----
 my %content = map { m{ \./(\S+?)/?$} ? ($1 => 1) : () } split /\n/, `dpkg-deb -c '$deb'`;
