@@ -105,6 +105,7 @@ static void update_gauges(void)
 {
 	if (metrics == NULL)
 		return;
+	metrics_gauge_set(&metrics->keeper_beat_ms, monotonic_ms());	/* for /healthz */
 	for (size_t e = 0; e < n_engines; e++) {
 		int64_t idle = 0, claimed = 0;
 
