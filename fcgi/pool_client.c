@@ -78,23 +78,73 @@ static int send_msg(struct pool_client *pc, const struct pool_msg *m)
 	return -1;
 }
 
-static int fail(char *code, size_t codelen, char *msg, size_t msglen, const char *c, const char *m)
+/* One take in progress: the request, where its answer goes, how often it was asked again. */
+struct take {
+	struct pool_msg request;
+	struct pool_grant *g;
+	char *code, *msg;
+	size_t codelen, msglen;
+	int retries;
+};
+
+#define TAKE_RETRIES 20
+
+static int fail(struct take *t, const char *code, const char *msg)
 {
-	snprintf(code, codelen, "%s", c);
-	snprintf(msg, msglen, "%s", m);
+	snprintf(t->code, t->codelen, "%s", code);
+	snprintf(t->msg, t->msglen, "%s", msg);
 	return -1;
+}
+
+/* The keeper went away (a reload, a crash): ask its successor. 0, or -1 when that failed too. */
+static int ask_again(struct pool_client *pc, struct take *t)
+{
+	disconnect(pc);
+	if (++t->retries > TAKE_RETRIES || send_msg(pc, &t->request) < 0)
+		return -1;
+	return 0;
+}
+
+/* What one message of the keeper means: 0 granted, -1 refused (t says why), 1 keep waiting. */
+static int on_answer(struct pool_client *pc, struct take *t, const struct pool_msg *answer)
+{
+	switch (answer->type) {
+	case POOL_MSG_CONTAINER:
+		t->g->engine = answer->engine;
+		snprintf(t->g->id, sizeof(t->g->id), "%s", answer->id);
+		if (answer->seq == t->request.seq)
+			return 0;
+		/* A grant for a request we gave up on: give it straight back. */
+		pool_client_release(pc, t->g, false);
+		return 1;
+	case POOL_MSG_RECONNECT:
+		/* The keeper is being replaced: reconnect (to the new one) and ask again. */
+		if (answer->seq != t->request.seq)
+			return 1;
+		if (ask_again(pc, t) < 0)
+			return fail(t, "pool_unreachable", "The sandbox pool is restarting.");
+		return 1;
+	case POOL_MSG_ERROR:
+		if (answer->seq != t->request.seq)
+			return 1;
+		return fail(t, answer->code, answer->text[0] ? answer->text : "No sandbox container is available.");
+	default:
+		lwarn("pool client: unexpected message from the pool keeper");
+		return 1;
+	}
 }
 
 int pool_client_take(struct pool_client *pc, int variant, int wait_ms, struct pool_grant *g,
     char *code, size_t codelen, char *msg, size_t msglen)
 {
-	struct pool_msg request = { .type = POOL_MSG_TAKE, .seq = ++pc->seq, .variant = variant };
+	struct take t = { { .type = POOL_MSG_TAKE, .seq = ++pc->seq, .variant = variant }, g, code, msg, codelen,
+	    msglen, 0 };
 	long long deadline = monotonic_ms() + wait_ms + 1000;
-	int retries = 0;
+	int rc = 1;
 
-	if (send_msg(pc, &request) < 0)
-		return fail(code, codelen, msg, msglen, "pool_unreachable", "The sandbox pool is not reachable.");
-	for (;;) {
+	if (send_msg(pc, &t.request) < 0)
+		return fail(&t, "pool_unreachable", "The sandbox pool is not reachable.");
+	while (rc > 0) {
 		struct pollfd p = { pc->fd, POLLIN, 0 };
 		long long left = deadline - monotonic_ms();
 		char buf[POOL_MSG_MAX + 1];
@@ -106,54 +156,23 @@ int pool_client_take(struct pool_client *pc, int variant, int wait_ms, struct po
 				continue;
 			/* A late grant would arrive on this connection: drop it so the pool reclaims it. */
 			disconnect(pc);
-			return fail(code, codelen, msg, msglen, "sandbox_busy", "No sandbox container became free in time.");
+			return fail(&t, "sandbox_busy", "No sandbox container became free in time.");
 		}
 		n = recv(pc->fd, buf, sizeof(buf), 0);
-		if (n <= 0 && ++retries <= 20) {
-			/*
-			 * The keeper went away before answering (a reload, a crash): ask its successor.
-			 * A keeper that exits with our request unread resets the connection (ECONNRESET)
-			 * instead of closing it: the same case.
-			 */
-			disconnect(pc);
-			if (send_msg(pc, &request) == 0)
-				continue;
-		}
 		if (n <= 0) {
-			disconnect(pc);
-			return fail(code, codelen, msg, msglen, "pool_unreachable", "The sandbox pool closed the connection.");
-		}
-		if (pool_msg_decode(buf, (size_t)n, &answer) < 0) {
-			lwarn("pool client: unexpected message from the pool keeper");
-			continue;
-		}
-		switch (answer.type) {
-		case POOL_MSG_CONTAINER:
-			g->engine = answer.engine;
-			snprintf(g->id, sizeof(g->id), "%s", answer.id);
-			if (answer.seq == request.seq)
-				return 0;
-			/* A grant for a request we gave up on: give it straight back. */
-			pool_client_release(pc, g, false);
-			continue;
-		case POOL_MSG_RECONNECT:
-			/* The keeper is being replaced: reconnect (to the new one) and ask again. */
-			if (answer.seq != request.seq)
+			/* A keeper that exits with our request unread resets the connection (ECONNRESET)
+			 * instead of closing it: the same case. */
+			if (ask_again(pc, &t) == 0)
 				continue;
 			disconnect(pc);
-			if (++retries > 20 || send_msg(pc, &request) < 0)
-				return fail(code, codelen, msg, msglen, "pool_unreachable", "The sandbox pool is restarting.");
-			continue;
-		case POOL_MSG_ERROR:
-			if (answer.seq != request.seq)
-				continue;
-			return fail(code, codelen, msg, msglen, answer.code,
-			    answer.text[0] ? answer.text : "No sandbox container is available.");
-		default:
-			lwarn("pool client: unexpected message from the pool keeper");
-			continue;
+			return fail(&t, "pool_unreachable", "The sandbox pool closed the connection.");
 		}
+		if (pool_msg_decode(buf, (size_t)n, &answer) < 0)
+			lwarn("pool client: unexpected message from the pool keeper");
+		else
+			rc = on_answer(pc, &t, &answer);
 	}
+	return rc;
 }
 
 void pool_client_release(struct pool_client *pc, const struct pool_grant *g, bool failed)
