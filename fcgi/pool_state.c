@@ -569,38 +569,47 @@ static void pinged(struct pool *p, const struct job *j, long long now)
 	}
 }
 
+static void removed(struct pool *p, const struct job *j)
+{
+	forget_removing(p, j->id);
+	if (j->ok) {
+		if (metrics)
+			metrics_add(j->reaped ? &metrics->engine[j->engine].reaped : &metrics->engine[j->engine].removed, 1);
+		return;
+	}
+	if (metrics)
+		metrics_add(&metrics->engine[j->engine].errors, 1);
+	lwarn("pool: removing %.12s failed: %s", j->id, j->error);
+}
+
+static void listed(struct pool *p, const struct job *j, long long now, time_t wall)
+{
+	struct pool_engine *es = &p->engines[j->engine];
+
+	es->list_pending = false;
+	es->next_list = now + p->cfg->reap_interval_s * 1000LL;
+	if (j->ok)
+		reap_from_list(p, j->engine, j, now, wall);
+	else if (metrics)
+		metrics_add(&metrics->engine[j->engine].errors, 1);
+}
+
 void pool_on_job(struct pool *p, const struct job *j, long long now, time_t wall)
 {
-	struct pool_engine *es;
-
 	if (j->engine < 0 || (size_t)j->engine >= p->n_engines)
 		return;
-	es = &p->engines[j->engine];
 	switch (j->kind) {
 	case JOB_CREATE:
 		created(p, j, now);
 		break;
 	case JOB_REMOVE:
-		forget_removing(p, j->id);
-		if (j->ok) {
-			if (metrics)
-				metrics_add(j->reaped ? &metrics->engine[j->engine].reaped : &metrics->engine[j->engine].removed, 1);
-		} else {
-			if (metrics)
-				metrics_add(&metrics->engine[j->engine].errors, 1);
-			lwarn("pool: removing %.12s failed: %s", j->id, j->error);
-		}
+		removed(p, j);
 		break;
 	case JOB_PING:
 		pinged(p, j, now);
 		break;
 	case JOB_LIST:
-		es->list_pending = false;
-		es->next_list = now + p->cfg->reap_interval_s * 1000LL;
-		if (j->ok)
-			reap_from_list(p, j->engine, j, now, wall);
-		else if (metrics)
-			metrics_add(&metrics->engine[j->engine].errors, 1);
+		listed(p, j, now, wall);
 		break;
 	}
 }

@@ -17,6 +17,7 @@
 #include "sandbox.h"
 #include "utf8.h"
 
+#define NONCE "0123456789abcdef"
 #define PROMISE(cond) do { if (!(cond)) abort(); } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	cap = data[0];
-	if (sandbox_parse_verdict((const char *)data + 1, size - 1, "0123456789abcdef", cap, &v, err, sizeof(err)) < 0) {
+	if (sandbox_parse_verdict((const char *)data + 1, size - 1, NONCE, cap, &v, err, sizeof(err)) < 0) {
 		PROMISE(v.output == NULL && v.message == NULL);
 		return 0;
 	}

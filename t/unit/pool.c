@@ -394,7 +394,8 @@ static void test_waiters_and_late_grants(void)
 	is_int(S.n_send, 0, "1 ms before its deadline: still waiting");
 	now += 1;
 	tick();
-	ok(sent() == POOL_MSG_ERROR && S.msg[0].seq == 7 && S.client[0] == 2, "at its deadline the waiter is refused");
+	ok(sent() == POOL_MSG_ERROR && S.msg[0].seq == 7 && S.client[0] == 2,
+	    "at its deadline the waiter is refused");
 	is_str(S.msg[0].code, "sandbox_busy", "with sandbox_busy");
 	is_str(S.msg[0].text, "No sandbox container became free in time.", "and why");
 	answer_all(JOB_CREATE, -1, true);

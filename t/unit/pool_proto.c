@@ -27,7 +27,8 @@ static void round_trip(const struct pool_msg *m, const char *want)
 	is_str(n >= 0 ? buf : NULL, want, "%c: encoded text", (char)m->type);
 	ok(n >= 0 && pool_msg_decode(buf, (size_t)n, &back) == 0 && back.type == m->type && back.seq == m->seq &&
 	    back.variant == m->variant && back.engine == m->engine && strcmp(back.id, m->id) == 0 &&
-	    strcmp(back.code, m->code) == 0 && strcmp(back.text, m->text) == 0, "%c: decodes to the same", (char)m->type);
+	    strcmp(back.code, m->code) == 0 && strcmp(back.text, m->text) == 0,
+	    "%c: decodes to the same", (char)m->type);
 }
 
 int main(void)
@@ -49,7 +50,8 @@ int main(void)
 	round_trip(&(struct pool_msg){ .type = POOL_MSG_RECONNECT, .seq = 10 }, "R 10");
 
 	ok(decodes("E 3 sandbox_failing", &m) && m.text[0] == '\0', "E without a sentence: an empty one");
-	ok(decodes("E 3 x  two  spaces ", &m) && strcmp(m.text, " two  spaces ") == 0, "the sentence is kept as sent");
+	ok(decodes("E 3 x  two  spaces ", &m) && strcmp(m.text, " two  spaces ") == 0,
+	    "the sentence is kept as sent");
 
 	memcpy(buf, "D 0 ", 4);
 	memset(buf + 4, 'f', DOCKER_ID_MAX);
