@@ -552,6 +552,16 @@
         shell.blur();
         byId('title').focus();
       },
+      tabOut: function (dir) {
+        const term = byId('terminal');
+        const all = Array.from(document.querySelectorAll('a[href], button, input, summary, [tabindex]'))
+          .filter((e) => !term.contains(e) && e.tabIndex >= 0 && !e.disabled && e.getClientRects().length > 0);
+        const after = all.filter((e) => term.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING);
+        const to = dir > 0 ? after[0] : all[all.length - after.length - 1];
+        if (!to) return;
+        shell.blur();
+        to.focus();
+      },
       words: function () {
         const sh = Cmdarena.shell;
         if (!current) return { files: [], commands: [] };

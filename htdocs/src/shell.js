@@ -32,7 +32,7 @@ Cmdarena.shell = (function () {
   const touch = navigator.maxTouchPoints > 0 || 'ontouchstart' in window;
 
   // hooks: run(cmd) -> Promise (the terminal waits for it), emptyEnter() -> true when it used
-  // an Enter on an empty line, leave() when Esc is pressed, words() -> {files, commands} for Tab.
+  // an Enter on an empty line, leave() when Esc is pressed, tabOut(±1) for Tab on an empty line, words() -> {files, commands} for Tab.
   function create(el, hooks) {
     let where = '';
     let status = null;  // exit code of the last command; null before the first
@@ -80,6 +80,17 @@ Cmdarena.shell = (function () {
         },
         ESCAPE: function () {
           hooks.leave();
+          return false;
+        },
+        // Tab on an empty line has nothing to complete: it moves on, as anywhere else on the page
+        // (without it, a keyboard could never get past the terminal); Shift-Tab moves back.
+        TAB: function (e, original) {
+          if (this.get_command().trim()) return original(e);
+          hooks.tabOut(1);
+          return false;
+        },
+        'SHIFT+TAB': function () {
+          hooks.tabOut(-1);
           return false;
         },
       },

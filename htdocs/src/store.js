@@ -165,7 +165,10 @@ Cmdarena.store = (function () {
     const o = load();
     for (const s of d.s) if (!has(o.solved, s)) o.solved[s] = { ver: null, cmd: null, at: Date.now() };
     for (const s of d.r) o.revealed[s] = 1;
-    for (const k of Object.keys(d.b)) if (!(best(k) <= d.b[k])) o.best[k] = d.b[k];
+    for (const k of Object.keys(d.b)) {
+      const mine = best(k);
+      if (mine === null || d.b[k] < mine) o.best[k] = d.b[k];
+    }
     save(o);
     return { ok: true, solved: d.s.length, revealed: d.r.length };
   }
