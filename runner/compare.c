@@ -783,7 +783,7 @@ int compare_output(const struct expect *e, const char *out, size_t len, struct c
 
 		/* The shell's own complaint explains the output better than a line count. */
 		if (command_not_found(e, out, len, name, sizeof(name)))
-			set_message(res, "The shell found no command named '%s' (\"command not found\", exit status 127): "
+			set_message(res, "The shell found no command named '%s' (bash said \"command not found\"): "
 			    "check its spelling, or whether this sandbox has it.", name);
 	}
 out:

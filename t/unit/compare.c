@@ -353,7 +353,7 @@ static void test_command_not_found(void)
 	struct compare_result res;
 
 	ok(!judge(&e, "bash: line 1: sortt: command not found\n", &res), "a misspelt command fails");
-	is_str(res.message, "The shell found no command named 'sortt' (\"command not found\", exit status 127): "
+	is_str(res.message, "The shell found no command named 'sortt' (bash said \"command not found\"): "
 	    "check its spelling, or whether this sandbox has it.", "the message names the missing command");
 	compare_result_free(&res);
 	ok(!judge(&e, "1\nbash: wcc: command not found\n", &res), "in a pipeline's output too");
