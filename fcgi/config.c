@@ -45,6 +45,7 @@ static const struct conf_key keys[] = {
 	{ "redis_timeout_ms", T_INT, F(redis_timeout_ms), "250", 1, 60000 },
 	{ "verdict_ttl_s", T_INT, F(verdict_ttl_s), "2592000", 1, INT_MAX },
 	{ "cache_salt", T_STR, F(cache_salt), "", 0, 0 },
+	{ "solutions_redis", T_STR, F(solutions_redis), "", 0, 0 },
 	{ "cmd_max", T_SIZE, F(cmd_max), "1024", 1, 0 },
 	{ "query_max", T_SIZE, F(query_max), "8192", 64, 0 },
 	{ "trusted_proxies", T_STR, F(trusted_proxies), "", 0, 0 },
@@ -400,6 +401,10 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		free(c->node_id);
 		c->node_id = xstrdup(id);
 	}
+	if (c->solutions_redis[0] == '\0') {
+		free(c->solutions_redis);
+		c->solutions_redis = xstrdup(c->redis);
+	}
 	if (c->image_nobin[0] == '\0') {
 		free(c->image_nobin);
 		c->image_nobin = xstrdup(c->image);
@@ -430,7 +435,7 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "memory must be at least 8m");
 		return -1;
 	}
-	if (c->node_id == NULL || c->image_nobin == NULL) {
+	if (c->node_id == NULL || c->image_nobin == NULL || c->solutions_redis == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

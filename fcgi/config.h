@@ -47,6 +47,7 @@ struct config {
 	int redis_timeout_ms;
 	int verdict_ttl_s;
 	char *cache_salt;	/* global cache-buster, part of every Redis key */
+	char *solutions_redis;	/* persistent instance for solutions; empty: the same as redis */
 
 	/* Requests */
 	size_t cmd_max;

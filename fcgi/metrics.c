@@ -123,6 +123,8 @@ int metrics_render(struct strbuf *sb, const struct config *c)
 	sb_addf(sb, "cmdarena_redis_errors_total %llu\n", (unsigned long long)rd(&m->redis_errors));
 	HELP(sb, "cmdarena_redis_up", "gauge", "0 while the workers see Redis down.");
 	sb_addf(sb, "cmdarena_redis_up %d\n", rdg(&m->redis_down) ? 0 : 1);
+	HELP(sb, "cmdarena_solutions_redis_up", "gauge", "0 while the workers see the solutions' Redis down.");
+	sb_addf(sb, "cmdarena_solutions_redis_up %d\n", rdg(&m->solutions_redis_down) ? 0 : 1);
 	HELP(sb, "cmdarena_rate_limited_total", "counter", "Executions refused by the per-client rate limit.");
 	sb_addf(sb, "cmdarena_rate_limited_total %llu\n", (unsigned long long)rd(&m->rate_limited));
 	HELP(sb, "cmdarena_pool_waits_total", "counter", "Requests that found no idle container and waited for one.");

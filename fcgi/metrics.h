@@ -45,6 +45,7 @@ struct metrics {
 	uint64_t exec_count;
 	uint64_t redis_errors;
 	int64_t redis_down;	/* 1 during an outage: the first worker to see it logs it */
+	int64_t solutions_redis_down;	/* the same for the solutions' instance */
 	uint64_t rate_limited;
 	uint64_t pool_waits;	/* requests that found no idle container */
 	uint64_t pool_timeouts;

@@ -24,6 +24,7 @@
 #include "solutions.h"
 #include "strbuf.h"
 #include "verdict_cache.h"
+#include "verdict_size.h"
 #include "worker.h"
 
 /* What one request did, for the log line and the metrics. */
@@ -47,6 +48,8 @@ struct worker {
 	struct engine *engines;
 	CURL *curl;		/* for /_ping */
 	struct verdict_cache vc;
+	struct verdict_cache sol_own;	/* the solutions' instance, when it is another one */
+	struct verdict_cache *sol;	/* &sol_own, or &vc when solutions live in the cache's Redis */
 	struct pool_client pool;
 	struct proxy_list trusted;
 	int index;
@@ -248,10 +251,12 @@ static void execute_and_answer(struct worker *w, FCGX_Request *r, struct request
 		return;
 	}
 	rl->layer = LAYER_EXECUTED;
-	body = verdict_reply_json(ch->slug, ch->version, &v, &blen);
+	/* At most VERDICT_REPLY_MAX bytes served and stored, whatever the output holds. */
+	body = verdict_reply_bounded(ch->slug, ch->version, &v, VERDICT_REPLY_MAX, &blen);
 	ttl = cache_ttl(w, ch, v.correct);
-	if (v.correct && store)
-		solutions_record(&w->vc, ch, cmd, len);
+	/* Solutions have their own instance when configured: record there even without the cache. */
+	if (v.correct && (store || w->sol != &w->vc))
+		solutions_record(w->sol, ch, cmd, len);
 	verdict_free(&v);
 	if (body == NULL) {
 		fail(r, rl, 500, "internal", "Out of memory.", NULL, NULL);
@@ -440,7 +445,7 @@ static void handle_solutions(struct worker *w, FCGX_Request *r, struct request_l
 	if ((ch = find_challenge(w, r, rl, slug, slen)) == NULL)
 		goto out;
 	rl->ver = ch->version;
-	if (solutions_json(&w->vc, ch, &body, &blen) < 0) {
+	if (solutions_json(w->sol, ch, &body, &blen) < 0) {
 		fail(r, rl, 503, "solutions_unavailable", "Solutions cannot be read right now.", NULL, "Retry-After: 5");
 		goto out;
 	}
@@ -567,6 +572,9 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 			return 1;
 		}
 	vcache_init(&w.vc, cfg);
+	vcache_init_solutions(&w.sol_own, cfg);
+	/* One instance for both: one connection, one outage. */
+	w.sol = strcmp(cfg->solutions_redis, cfg->redis) == 0 ? &w.vc : &w.sol_own;
 	pool_client_init(&w.pool, cfg->pool_socket);
 	{
 		char err[160];
@@ -596,6 +604,7 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 	}
 	FCGX_Free(&req, 1);
 	vcache_close(&w.vc);
+	vcache_close(&w.sol_own);
 	pool_client_close(&w.pool);
 	proxy_list_free(&w.trusted);
 	for (size_t i = 0; i < cfg->n_engines; i++)
