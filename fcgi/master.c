@@ -27,6 +27,7 @@
 #include "attach.h"
 #include "catalogue.h"
 #include "config.h"
+#include "local_limit.h"
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
@@ -401,8 +402,8 @@ int master_main(int argc, char **argv)
 		printf("config ok: %zu challenges, %zu engine(s), %d workers\n", m.cat.n, m.cfg.n_engines, m.cfg.workers);
 		goto done;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || metrics_init() < 0) {
-		lerr("cannot initialise libcurl or the shared metrics");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || metrics_init() < 0 || local_limits_init() < 0) {
+		lerr("cannot initialise libcurl, the shared metrics or the local rate limits");
 		status = 1;
 		goto done;
 	}

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
+#include "local_limit.h"
+#include "metrics.h"
 #include "ratelimit.h"
 
 /*
@@ -73,4 +76,20 @@ int ratelimit_take(struct verdict_cache *vc, const char *client, int *retry_afte
 	if (r)
 		freeReplyObject(r);
 	return result;
+}
+
+int ratelimit_charge(struct verdict_cache *vc, const char *client, int *retry_after_s)
+{
+	const struct config *c = vc->cfg;
+	int rc;
+
+	if (c->rate_limit_count <= 0)
+		return 1;
+	rc = ratelimit_take(vc, client, retry_after_s);
+	if (rc >= 0)
+		return rc;
+	if (metrics)
+		metrics_add(&metrics->rate_limit_local, 1);
+	return local_limit_take(local_limits, client, (double)c->rate_limit_count / c->rate_limit_window_s,
+	    c->rate_limit_burst, monotonic_ms(), retry_after_s);
 }

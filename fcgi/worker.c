@@ -302,6 +302,7 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	char *cached = NULL;
 	size_t cached_len;
 	long long give_up;
+	enum vc_result lookup;
 	int ver;
 
 	if (strcmp(method, "GET") != 0) {
@@ -339,17 +340,35 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	}
 
 	vcache_key(w->cfg, ch->slug, ch->version, cmd, clen, key, sizeof(key));
-	switch (vcache_get(&w->vc, key, &cached, &cached_len)) {
-	case VC_HIT:
+	lookup = vcache_get(&w->vc, key, &cached, &cached_len);
+	if (lookup == VC_HIT) {
 		rl->layer = LAYER_REDIS;
 		answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
 		goto out;
-	case VC_ERROR:
+	}
+	/*
+	 * Not a cache hit: this request costs a token, whether it runs the command or waits
+	 * for an identical run (a wait holds a worker too). Redis's bucket decides, else this
+	 * node's (Redis down or refusing writes).
+	 */
+	{
+		int retry_after;
+
+		if (ratelimit_charge(&w->vc, rl->client, &retry_after) == 0) {
+			char header[48];
+
+			snprintf(header, sizeof(header), "Retry-After: %d", retry_after);
+			if (metrics)
+				metrics_add(&metrics->rate_limited, 1);
+			fail(r, rl, 429, "rate_limited", "Too many new commands from your address: wait a little.",
+			    NULL, header);
+			goto out;
+		}
+	}
+	if (lookup == VC_ERROR) {
 		/* No cache: no lock either. Answer by executing. */
 		execute_and_answer(w, r, rl, ch, cmd, clen, key, false);
 		goto out;
-	case VC_MISS:
-		break;
 	}
 
 	/* One execution per distinct command: take the lock or wait for whoever holds it. */
@@ -359,8 +378,6 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 		enum vc_result lk = vcache_lock(&w->vc, key, token, w->cfg->hard_deadline_ms + 1000);
 
 		if (lk == VC_HIT) {
-			int retry_after;
-
 			/*
 			 * The previous holder stores its verdict before it unlocks, so it may have
 			 * finished between our first look and our lock: look again, or it runs twice.
@@ -369,18 +386,6 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 				vcache_unlock(&w->vc, key, token);
 				rl->layer = LAYER_INFLIGHT;
 				answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
-				goto out;
-			}
-			/* Only executions count against a client's limit, never cache hits. */
-			if (ratelimit_take(&w->vc, rl->client, &retry_after) == 0) {
-				char header[48];
-
-				vcache_unlock(&w->vc, key, token);
-				snprintf(header, sizeof(header), "Retry-After: %d", retry_after);
-				if (metrics)
-					metrics_add(&metrics->rate_limited, 1);
-				fail(r, rl, 429, "rate_limited", "Too many new commands from your address: wait a little.",
-				    NULL, header);
 				goto out;
 			}
 		}
