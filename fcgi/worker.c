@@ -51,7 +51,6 @@ struct worker {
 	struct verdict_cache sol_own;	/* the solutions' instance, when it is another one */
 	struct verdict_cache *sol;	/* &sol_own, or &vc when solutions live in the cache's Redis */
 	struct pool_client pool;
-	struct proxy_list trusted;
 	int index;
 };
 
@@ -515,8 +514,8 @@ static void handle(struct worker *w, FCGX_Request *r)
 	rl.engine = -1;
 	rl.slug = "-";
 	copy_request_id(FCGX_GetParam("REQUEST_ID", r->envp), rl.id, sizeof(rl.id));
-	client_address(FCGX_GetParam("REMOTE_ADDR", r->envp), FCGX_GetParam("HTTP_X_FORWARDED_FOR", r->envp),
-	    &w->trusted, rl.client);
+	/* nginx's realip module already made REMOTE_ADDR the client's (client_addr.h). */
+	client_key(FCGX_GetParam("REMOTE_ADDR", r->envp), rl.client);
 	if (method == NULL)
 		method = "";
 	if (qs == NULL)
@@ -581,15 +580,6 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 	/* One instance for both: one connection, one outage. */
 	w.sol = strcmp(cfg->solutions_redis, cfg->redis) == 0 ? &w.vc : &w.sol_own;
 	pool_client_init(&w.pool, cfg->pool_socket);
-	{
-		char err[160];
-
-		/* The master checked it already; a failure here is only memory. */
-		if (proxy_list_parse(cfg->trusted_proxies, &w.trusted, err, sizeof(err)) < 0) {
-			lerr("trusted_proxies: %s", err);
-			return 1;
-		}
-	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		lerr("cannot initialise libfcgi");
 		return 1;
@@ -611,7 +601,6 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 	vcache_close(&w.vc);
 	vcache_close(&w.sol_own);
 	pool_client_close(&w.pool);
-	proxy_list_free(&w.trusted);
 	for (size_t i = 0; i < cfg->n_engines; i++)
 		engine_free(&w.engines[i]);
 	free(w.engines);

@@ -310,11 +310,18 @@ sub write_nginx_conf {
     close $in;
     my %v = (STATE => $self->{dir}, PORT => $self->{port}, HTDOCS => "$ROOT/htdocs",
         FCGI_SOCKET => "$self->{dir}/run/fcgi.sock", NGINX_USER => scalar(getpwuid($<)),
-        LIMIT_EXEMPT => $self->{limit_exempt}, CACHE_SALT => $self->{conf}{cache_salt} // '');
+        LIMIT_EXEMPT => $self->{limit_exempt}, CACHE_SALT => $self->{conf}{cache_salt} // '',
+        REAL_IP_FROM => real_ip_from($self->{conf}{trusted_proxies}));
     $conf =~ s/\@(\w+)\@/exists $v{$1} ? $v{$1} : croak "unknown placeholder $1"/ge;
     open(my $out, '>', "$self->{dir}/nginx/nginx.conf") or croak "write nginx.conf: $!";
     print $out $conf;
     close $out;
+}
+
+# nginx's set_real_ip_from lines for cmdarena.conf's trusted_proxies (blanks or commas between).
+sub real_ip_from {
+    my ($list) = @_;
+    return join ' ', map { "set_real_ip_from $_;" } grep { length } split /[\s,]+/, $list // '';
 }
 
 sub start_nginx {
