@@ -52,6 +52,8 @@ static const struct conf_key keys[] = {
 	{ "rate_limit_count", T_INT, F(rate_limit_count), "10", 0, 1000000 },
 	{ "rate_limit_window_s", T_INT, F(rate_limit_window_s), "10", 1, 86400 },
 	{ "rate_limit_burst", T_INT, F(rate_limit_burst), "10", 1, 1000000 },
+	{ "client_executions_max", T_INT, F(client_executions_max), "2", 0, 100000 },
+	{ "client_waits_max", T_INT, F(client_waits_max), "8", 0, 100000 },
 	{ "solutions_ttl_s", T_INT, F(solutions_ttl_s), "60", 0, 86400 },
 	{ "solutions_max", T_INT, F(solutions_max), "1000", 20, 1000000 },
 	{ "timeout_ms", T_INT, F(timeout_ms), "5000", 100, 600000 },

@@ -59,6 +59,10 @@ struct config {
 	int rate_limit_window_s;
 	int rate_limit_burst;
 
+	/* Requests in flight per client on this node (inflight.h); 0 = no limit */
+	int client_executions_max;
+	int client_waits_max;
+
 	/* Solutions */
 	int solutions_ttl_s;	/* how long nginx caches GET /s */
 	int solutions_max;	/* distinct solutions kept per challenge version */

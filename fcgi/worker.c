@@ -14,6 +14,7 @@
 
 #include "attach.h"
 #include "client_addr.h"
+#include "inflight.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool_client.h"
@@ -52,6 +53,13 @@ struct worker {
 	struct verdict_cache *sol;	/* &sol_own, or &vc when solutions live in the cache's Redis */
 	struct pool_client pool;
 	int index;
+	int exec_max, wait_max;	/* per client in flight: the settings, fitted to the workers */
+};
+
+/* The place a request holds in its client's share (inflight.h). */
+struct place {
+	int index;		/* -1: none */
+	enum inflight_kind kind;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -290,6 +298,44 @@ static bool holder_died(const struct worker *w, const char *holder)
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
+static void leave_place(struct place *p)
+{
+	if (p->index >= 0)
+		inflight_leave(inflight, p->index);
+	p->index = -1;
+	p->kind = 0;
+}
+
+/*
+ * Hold a place of kind (an execution, or a wait for an identical one) in the client's share.
+ * false: the client has too many in flight; the 429 is answered.
+ */
+static bool admit(struct worker *w, FCGX_Request *r, struct request_log *rl, enum inflight_kind kind, struct place *p)
+{
+	int max = kind == INFLIGHT_EXEC ? w->exec_max : w->wait_max;
+	/* No request lives longer than this: a record older is a leftover. */
+	long long max_age = 2LL * w->cfg->hard_deadline_ms + w->cfg->pool_wait_ms + 5000;
+	int idx;
+
+	if (p->kind == kind)
+		return true;
+	leave_place(p);
+	if (max <= 0)
+		return true;
+	idx = inflight_enter(inflight, rl->client, kind, max, monotonic_ms(), max_age);
+	if (idx == -1) {
+		if (metrics)
+			metrics_add(&metrics->inflight_refused[kind == INFLIGHT_EXEC ? 0 : 1], 1);
+		fail(r, rl, 429, "rate_limited", kind == INFLIGHT_EXEC ?
+		    "Too many of your commands are running at once: wait for their verdicts." :
+		    "Too many of your requests are waiting for a verdict: wait for them.", NULL, "Retry-After: 1");
+		return false;
+	}
+	p->index = idx;
+	p->kind = kind;
+	return true;
+}
+
 static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl, const char *method, const char *qs)
 {
 	struct query q;
@@ -302,6 +348,7 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	size_t cached_len;
 	long long give_up;
 	enum vc_result lookup;
+	struct place place = { -1, 0 };
 	int ver;
 
 	if (strcmp(method, "GET") != 0) {
@@ -366,6 +413,8 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	}
 	if (lookup == VC_ERROR) {
 		/* No cache: no lock either. Answer by executing. */
+		if (!admit(w, r, rl, INFLIGHT_EXEC, &place))
+			goto out;
 		execute_and_answer(w, r, rl, ch, cmd, clen, key, false);
 		goto out;
 	}
@@ -389,12 +438,19 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 			}
 		}
 		if (lk == VC_HIT || lk == VC_ERROR) {
+			if (!admit(w, r, rl, INFLIGHT_EXEC, &place)) {
+				if (lk == VC_HIT)
+					vcache_unlock(&w->vc, key, token);
+				goto out;
+			}
 			execute_and_answer(w, r, rl, ch, cmd, clen, key, lk == VC_HIT);
 			if (lk == VC_HIT)
 				vcache_unlock(&w->vc, key, token);
 			goto out;
 		}
 		/* Someone runs it now: poll for the stored verdict while their lock lives. */
+		if (!admit(w, r, rl, INFLIGHT_WAIT, &place))
+			goto out;
 		while (monotonic_ms() < give_up) {
 			enum vc_result got;
 
@@ -420,6 +476,7 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 		}
 	}
 out:
+	leave_place(&place);
 	free(cached);
 	query_free(&q);
 }
@@ -575,6 +632,19 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 			lerr("cannot set up engine %s", cfg->engines[i].url);
 			return 1;
 		}
+	/*
+	 * A worker process serves one request at a time: a client holding all of them would
+	 * stall everyone else, so its share (executions plus waits) leaves one worker free.
+	 */
+	w.exec_max = cfg->client_executions_max;
+	w.wait_max = cfg->client_waits_max;
+	if (w.exec_max > 0 && cfg->workers > 1 && w.exec_max > cfg->workers - 1)
+		w.exec_max = cfg->workers - 1;
+	if (w.wait_max > 0 && cfg->workers > 1 && w.exec_max + w.wait_max > cfg->workers - 1)
+		w.wait_max = cfg->workers - 1 - w.exec_max > 0 ? cfg->workers - 1 - w.exec_max : 1;
+	if (index == 0 && (w.exec_max != cfg->client_executions_max || w.wait_max != cfg->client_waits_max))
+		linfo("per client in flight: %d executions, %d waits (fitted to %d workers)", w.exec_max, w.wait_max,
+		    cfg->workers);
 	vcache_init(&w.vc, cfg);
 	vcache_init_solutions(&w.sol_own, cfg);
 	/* One instance for both: one connection, one outage. */
