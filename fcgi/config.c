@@ -67,6 +67,7 @@ static const struct conf_key keys[] = {
 	{ "nofile", T_INT, F(nofile), "256", 16, 1048576 },
 	{ "fsize", T_SIZE, F(fsize), "16m", 1, 0 },
 	{ "sandbox_uid", T_INT, F(sandbox_uid), "1000", 1, 65534 },
+	{ "runtime", T_STR, F(runtime), "runc", 0, 0 },
 	{ "pool_size", T_INT, F(pool_size), "4", 0, 1000 },
 	{ "pool_size_nobin", T_INT, F(pool_size_nobin), "1", 0, 1000 },
 	{ "pool_refill_per_s", T_DOUBLE, F(pool_refill_per_s), "20", 0, 0 },
@@ -431,6 +432,10 @@ int config_finish(struct config *c, char *err, size_t errlen)
 	if (strlen(c->cache_salt) > 64 || strspn(c->cache_salt,
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(c->cache_salt)) {
 		snprintf(err, errlen, "cache_salt may hold at most 64 of A-Z a-z 0-9 _ . -");
+		return -1;
+	}
+	if (strcmp(c->runtime, "runc") != 0 && strcmp(c->runtime, "crun") != 0) {
+		snprintf(err, errlen, "runtime must be runc or crun, not '%.64s'", c->runtime);
 		return -1;
 	}
 	if (c->memory < 8 * 1024 * 1024) {

@@ -79,6 +79,7 @@ struct config {
 	int nofile;
 	size_t fsize;
 	int sandbox_uid;
+	char *runtime;		/* the engine's OCI runtime: runc or crun (HostConfig.Runtime) */
 
 	/* Warm pool */
 	int pool_size;		/* started containers kept ready per engine */

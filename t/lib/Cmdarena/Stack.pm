@@ -106,8 +106,10 @@ sub new {
         node    => "t-$$-" . ++$stack_count,
         workers => $opt{workers} // 2,
         # No limit per client unless a test asks: tests send many requests from loopback.
+        # CMDARENA_RUNTIME (runc or crun) picks the OCI runtime of every stack (t0718 runs tests on both).
         conf    => { pool_size => 2, pool_size_nobin => 1, rate_limit_count => 0, client_executions_max => 0,
-            client_waits_max => 0, %{ $opt{conf} // {} } },
+            client_waits_max => 0, $ENV{CMDARENA_RUNTIME} ? (runtime => $ENV{CMDARENA_RUNTIME}) : (),
+            %{ $opt{conf} // {} } },
         challenges => $opt{challenges} // "$ROOT/challenges",
         # The app's config file (its -o settings still win) and a command to run cmdarena-fcgi under.
         config_file => $opt{config_file} // "$ROOT/conf/cmdarena.conf",
