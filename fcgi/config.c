@@ -33,6 +33,7 @@ static const struct conf_key keys[] = {
 	{ "socket", T_PATH, F(socket), "var/run/fcgi.sock", 0, 0 },
 	{ "socket_mode", T_MODE, F(socket_mode), "0666", 0, 0 },
 	{ "workers", T_INT, F(workers), "0", 0, 256 },
+	{ "worker_threads", T_INT, F(worker_threads), "64", 1, 1024 },
 	{ "backlog", T_INT, F(backlog), "256", 1, 65535 },
 	{ "log_level", T_STR, F(log_level), "info", 0, 0 },
 	{ "log_syslog", T_BOOL, F(log_syslog), "no", 0, 0 },

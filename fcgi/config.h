@@ -28,6 +28,7 @@ struct config {
 	char *socket;		/* FastCGI unix socket */
 	unsigned socket_mode;
 	int workers;		/* 0: cores x 2 */
+	int worker_threads;	/* requests each worker serves at once */
 	int backlog;
 	char *log_level;
 	bool log_syslog;

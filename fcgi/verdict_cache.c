@@ -40,6 +40,8 @@ void vcache_close(struct verdict_cache *vc)
 	vc->ctx = NULL;
 	free(vc->unlock_sha);
 	vc->unlock_sha = NULL;
+	free(vc->ratelimit_sha);
+	vc->ratelimit_sha = NULL;
 }
 
 static void outage_begins(const struct verdict_cache *vc, const char *why)

@@ -24,6 +24,7 @@ struct verdict_cache {
 	redisContext *ctx;
 	long long retry_at;	/* monotonic ms: no reconnect before this */
 	char *unlock_sha;	/* EVALSHA of the compare-and-delete script */
+	char *ratelimit_sha;	/* EVALSHA of the token bucket script (ratelimit.c) */
 };
 
 enum vc_result { VC_ERROR = -1, VC_MISS = 0, VC_HIT = 1 };

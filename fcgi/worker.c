@@ -1,8 +1,32 @@
 /*
  * worker.c: one FastCGI worker process: accept a request, validate it,
  * answer from Redis or run the command in a pooled container, log one line.
+ *
+ * Design: a worker process serves worker_threads requests at once, one thread
+ * per request in flight, each blocking on FCGX_Accept_r in turn (a mutex
+ * serialises the accept) and owning everything a request touches: its
+ * FCGX_Request, libcurl handle and engine clients, hiredis connections, and
+ * its connection to the pool keeper. Nothing is shared between threads but
+ * the read-only config and catalogue, and what is already shared between
+ * processes (metrics, limits: atomics and robust mutexes in shared memory).
+ *
+ * Why threads rather than an event loop: every step of a request is a
+ * blocking call of a library made for it (hiredis, libcurl's easy interface,
+ * the attach exchange, the pool protocol), each with its own deadline; with a
+ * thread per request that code stays as it is, and a request that waits (for
+ * a container, an identical run's verdict or a lock) costs a mostly untouched
+ * stack (worker_threads x 256 KiB reserved, a few KiB resident), a socket or
+ * two and its buffers: kilobytes, not a process. 4 processes x 64 threads (the
+ * defaults on 2 cores) hold 256 requests in flight; CPU is spent in the
+ * containers, not here. The processes stay: a crash takes 1/workers of the
+ * requests, and the master replaces the process as before.
+ *
+ * Stopping: SIGTERM reaches the main thread (the others block it), which
+ * interrupts the thread waiting in accept (SIGUSR1, no restart) until every
+ * thread has finished its request and returned.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +67,7 @@ struct request_log {
 	long long start_us;
 };
 
+/* One per thread: everything one request in flight uses. */
 struct worker {
 	const struct config *cfg;
 	const struct catalogue *cat;
@@ -52,8 +77,12 @@ struct worker {
 	struct verdict_cache sol_own;	/* the solutions' instance, when it is another one */
 	struct verdict_cache *sol;	/* &sol_own, or &vc when solutions live in the cache's Redis */
 	struct pool_client pool;
-	int index;
-	int exec_max, wait_max;	/* per client in flight: the settings, fitted to the workers */
+	int index;		/* the process's */
+	int thread;
+	int exec_max, wait_max;	/* per client in flight: the settings, fitted to the capacity */
+	FCGX_Request req;
+	pthread_t tid;
+	bool running;
 };
 
 /* The place a request holds in its client's share (inflight.h). */
@@ -117,16 +146,28 @@ struct run_error {
 	const char *header;
 };
 
+/* Each engine's API version, learnt once per process by whichever thread pings it first. */
+static pthread_mutex_t api_mu = PTHREAD_MUTEX_INITIALIZER;
+static char api_versions[CONFIG_MAX_ENGINES][16];
+
 static int ensure_api_version(struct worker *w, struct engine *e)
 {
 	struct docker_error err;
 
 	if (e->api_version[0])
 		return 0;
+	pthread_mutex_lock(&api_mu);
+	memcpy(e->api_version, api_versions[e->index], sizeof(e->api_version));
+	pthread_mutex_unlock(&api_mu);
+	if (e->api_version[0])
+		return 0;
 	if (docker_ping(w->curl, e, 2000L, &err) < 0) {
 		lwarn("%s", err.message);
 		return -1;
 	}
+	pthread_mutex_lock(&api_mu);
+	memcpy(api_versions[e->index], e->api_version, sizeof(e->api_version));
+	pthread_mutex_unlock(&api_mu);
 	return 0;
 }
 
@@ -283,7 +324,7 @@ static void sleep_ms(int ms)
 		;
 }
 
-/* The in-flight lock's token: "<pid>-<microseconds>@<node_id>", so that a waiter knows the holder. */
+/* The in-flight lock's token: "<pid>-<microseconds><thread, 4 digits>@<node_id>": a waiter knows the holder. */
 #define LOCK_TOKEN_MAX 192
 
 /* A lock held by a worker of this node that no longer exists (it crashed) is stale. */
@@ -420,7 +461,7 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	}
 
 	/* One execution per distinct command: take the lock or wait for whoever holds it. */
-	snprintf(token, sizeof(token), "%ld-%lld@%s", (long)getpid(), now_us(), w->cfg->node_id);
+	snprintf(token, sizeof(token), "%ld-%lld%04d@%s", (long)getpid(), now_us(), w->thread, w->cfg->node_id);
 	give_up = monotonic_ms() + w->cfg->hard_deadline_ms + 2000;
 	for (;;) {
 		enum vc_result lk = vcache_lock(&w->vc, key, token, w->cfg->hard_deadline_ms + 1000);
@@ -451,10 +492,11 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 		/* Someone runs it now: poll for the stored verdict while their lock lives. */
 		if (!admit(w, r, rl, INFLIGHT_WAIT, &place))
 			goto out;
-		while (monotonic_ms() < give_up) {
+		for (int pause_ms = 10; monotonic_ms() < give_up; pause_ms = pause_ms < 40 ? pause_ms + 5 : 40) {
 			enum vc_result got;
 
-			sleep_ms(10);
+			/* From 10 ms up to 40: hundreds of waiters must not flood Redis. */
+			sleep_ms(pause_ms);
 			got = vcache_get(&w->vc, key, &cached, &cached_len);
 			if (got == VC_HIT) {
 				rl->layer = LAYER_INFLIGHT;
@@ -600,11 +642,127 @@ static void handle(struct worker *w, FCGX_Request *r)
 	    (now_us() - rl.start_us) / 1000.0);
 }
 
+/* ---- threads ---- */
+
+static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t accept_owner;
+static int accepting;		/* accept_owner waits in FCGX_Accept_r (atomic) */
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&stop_requested, __ATOMIC_SEQ_CST) != 0;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;		/* only interrupts a blocked accept */
+}
+
+static void *serve(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		int rc;
+
+		pthread_mutex_lock(&accept_mu);
+		if (stopping()) {
+			pthread_mutex_unlock(&accept_mu);
+			break;
+		}
+		accept_owner = pthread_self();
+		__atomic_store_n(&accepting, 1, __ATOMIC_SEQ_CST);
+		rc = FCGX_Accept_r(&w->req);
+		__atomic_store_n(&accepting, 0, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&accept_mu);
+		if (rc < 0) {
+			if (stopping())
+				break;
+			if (errno != EINTR) {
+				lerr("accept failed: %s", strerror(errno));
+				sleep_ms(100);
+			}
+			continue;
+		}
+		handle(w, &w->req);
+		FCGX_Finish_r(&w->req);
+	}
+	FCGX_Finish_r(&w->req);
+	return NULL;
+}
+
+static int worker_setup(struct worker *w, const struct config *cfg, const struct catalogue *cat, int listen_fd,
+    int index, int thread)
+{
+	w->cfg = cfg;
+	w->cat = cat;
+	w->index = index;
+	w->thread = thread;
+	w->curl = curl_easy_init();
+	w->engines = calloc(cfg->n_engines, sizeof(*w->engines));
+	if (w->curl == NULL || w->engines == NULL) {
+		lerr("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_engines; i++)
+		if (engine_init(&w->engines[i], &cfg->engines[i], (int)i) < 0) {
+			lerr("cannot set up engine %s", cfg->engines[i].url);
+			return -1;
+		}
+	vcache_init(&w->vc, cfg);
+	vcache_init_solutions(&w->sol_own, cfg);
+	/* One instance for both: one connection, one outage. */
+	w->sol = strcmp(cfg->solutions_redis, cfg->redis) == 0 ? &w->vc : &w->sol_own;
+	pool_client_init(&w->pool, cfg->pool_socket);
+	if (FCGX_InitRequest(&w->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		lerr("cannot initialise a libfcgi request");
+		return -1;
+	}
+	return 0;
+}
+
+/* Undo worker_setup (also after a partial one: w was zeroed first). */
+static void worker_cleanup(struct worker *w)
+{
+	FCGX_Free(&w->req, 1);
+	vcache_close(&w->vc);
+	vcache_close(&w->sol_own);
+	if (w->pool.path)
+		pool_client_close(&w->pool);
+	if (w->engines)
+		for (size_t i = 0; i < w->cfg->n_engines; i++)
+			engine_free(&w->engines[i]);
+	free(w->engines);
+	if (w->curl)
+		curl_easy_cleanup(w->curl);
+}
+
+/*
+ * A client's share: with C requests in flight per node (workers x threads), one client holding
+ * them all would stall everyone: its executions plus waits leave at least one place free.
+ */
+static void fit_share(const struct config *cfg, int index, int *exec_max, int *wait_max)
+{
+	int cap = cfg->workers * cfg->worker_threads;
+
+	*exec_max = cfg->client_executions_max;
+	*wait_max = cfg->client_waits_max;
+	if (*exec_max > 0 && cap > 1 && *exec_max > cap - 1)
+		*exec_max = cap - 1;
+	if (*wait_max > 0 && cap > 1 && *exec_max + *wait_max > cap - 1)
+		*wait_max = cap - 1 - *exec_max > 0 ? cap - 1 - *exec_max : 1;
+	if (index == 0 && (*exec_max != cfg->client_executions_max || *wait_max != cfg->client_waits_max))
+		linfo("per client in flight: %d executions, %d waits (fitted to %d workers x %d threads)", *exec_max,
+		    *wait_max, cfg->workers, cfg->worker_threads);
+}
+
 int worker_main(const struct config *cfg, const struct catalogue *cat, int listen_fd, int index)
 {
-	struct worker w;
-	FCGX_Request req;
+	int n = cfg->worker_threads, started = 0, status = 0, exec_max, wait_max;
+	struct worker *ws;
 	struct sigaction sa;
+	sigset_t block, old;
+	pthread_attr_t attr;
 	char role[32];
 
 	snprintf(role, sizeof(role), "worker%d", index);
@@ -613,67 +771,74 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 	sa.sa_handler = on_term;	/* no SA_RESTART: a blocked accept returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	memset(&w, 0, sizeof(w));
-	w.cfg = cfg;
-	w.cat = cat;
-	w.index = index;
-	w.curl = curl_easy_init();
-	w.engines = calloc(cfg->n_engines, sizeof(*w.engines));
-	if (w.curl == NULL || w.engines == NULL) {
-		lerr("out of memory");
-		return 1;
-	}
-	for (size_t i = 0; i < cfg->n_engines; i++)
-		if (engine_init(&w.engines[i], &cfg->engines[i], (int)i) < 0) {
-			lerr("cannot set up engine %s", cfg->engines[i].url);
-			return 1;
-		}
-	/*
-	 * A worker process serves one request at a time: a client holding all of them would
-	 * stall everyone else, so its share (executions plus waits) leaves one worker free.
-	 */
-	w.exec_max = cfg->client_executions_max;
-	w.wait_max = cfg->client_waits_max;
-	if (w.exec_max > 0 && cfg->workers > 1 && w.exec_max > cfg->workers - 1)
-		w.exec_max = cfg->workers - 1;
-	if (w.wait_max > 0 && cfg->workers > 1 && w.exec_max + w.wait_max > cfg->workers - 1)
-		w.wait_max = cfg->workers - 1 - w.exec_max > 0 ? cfg->workers - 1 - w.exec_max : 1;
-	if (index == 0 && (w.exec_max != cfg->client_executions_max || w.wait_max != cfg->client_waits_max))
-		linfo("per client in flight: %d executions, %d waits (fitted to %d workers)", w.exec_max, w.wait_max,
-		    cfg->workers);
-	vcache_init(&w.vc, cfg);
-	vcache_init_solutions(&w.sol_own, cfg);
-	/* One instance for both: one connection, one outage. */
-	w.sol = strcmp(cfg->solutions_redis, cfg->redis) == 0 ? &w.vc : &w.sol_own;
-	pool_client_init(&w.pool, cfg->pool_socket);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (FCGX_Init() != 0) {
 		lerr("cannot initialise libfcgi");
 		return 1;
 	}
-	while (!stop_requested) {
-		if (FCGX_Accept_r(&req) < 0) {
-			if (stop_requested)
-				break;
-			if (errno == EINTR)
-				continue;
-			lerr("accept failed: %s", strerror(errno));
-			sleep_ms(100);
-			continue;
-		}
-		handle(&w, &req);
-		FCGX_Finish_r(&req);
+	fit_share(cfg, index, &exec_max, &wait_max);
+	ws = calloc((size_t)n, sizeof(*ws));
+	if (ws == NULL) {
+		lerr("out of memory");
+		return 1;
 	}
-	FCGX_Free(&req, 1);
-	vcache_close(&w.vc);
-	vcache_close(&w.sol_own);
-	pool_client_close(&w.pool);
-	for (size_t i = 0; i < cfg->n_engines; i++)
-		engine_free(&w.engines[i]);
-	free(w.engines);
-	curl_easy_cleanup(w.curl);
-	return 0;
+	/* The threads block SIGTERM and SIGINT (they inherit this mask): the main thread gets them. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (int i = 0; i < n; i++) {
+		int rc;
+
+		ws[i].exec_max = exec_max;
+		ws[i].wait_max = wait_max;
+		if (worker_setup(&ws[i], cfg, cat, listen_fd, index, i) < 0) {
+			status = 1;
+			break;
+		}
+		rc = pthread_create(&ws[i].tid, &attr, serve, &ws[i]);
+		if (rc != 0) {
+			lerr("cannot start thread %d: %s", i, strerror(rc));
+			status = 1;
+			break;
+		}
+		ws[i].running = true;
+		started++;
+	}
+	pthread_attr_destroy(&attr);
+	if (status != 0) {
+		__atomic_store_n(&stop_requested, 1, __ATOMIC_SEQ_CST);
+	} else {
+		/* Wait for SIGTERM: SIGTERM and SIGINT stay blocked except inside sigsuspend. */
+		sigset_t wait_mask = old;
+
+		sigdelset(&wait_mask, SIGTERM);
+		sigdelset(&wait_mask, SIGINT);
+		while (!stopping())
+			sigsuspend(&wait_mask);
+	}
+	/* Wake the thread waiting in accept until every thread has returned. */
+	for (int left = started; left > 0;) {
+		if (__atomic_load_n(&accepting, __ATOMIC_SEQ_CST))
+			pthread_kill(accept_owner, SIGUSR1);
+		sleep_ms(20);
+		left = 0;
+		for (int i = 0; i < n; i++)
+			if (ws[i].running && pthread_tryjoin_np(ws[i].tid, NULL) == 0)
+				ws[i].running = false;
+			else if (ws[i].running)
+				left++;
+	}
+	for (int i = 0; i < n; i++)
+		if (ws[i].cfg)
+			worker_cleanup(&ws[i]);
+	free(ws);
+	return status;
 }
