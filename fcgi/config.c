@@ -53,6 +53,7 @@ static const struct conf_key keys[] = {
 	{ "rate_limit_count", T_INT, F(rate_limit_count), "10", 0, 1000000 },
 	{ "rate_limit_window_s", T_INT, F(rate_limit_window_s), "10", 1, 86400 },
 	{ "rate_limit_burst", T_INT, F(rate_limit_burst), "10", 1, 1000000 },
+	{ "limits_exempt", T_STR, F(limits_exempt), "", 0, 0 },
 	{ "client_executions_max", T_INT, F(client_executions_max), "2", 0, 100000 },
 	{ "client_waits_max", T_INT, F(client_waits_max), "8", 0, 100000 },
 	{ "solutions_ttl_s", T_INT, F(solutions_ttl_s), "60", 0, 86400 },
@@ -425,6 +426,11 @@ int config_finish(struct config *c, char *err, size_t errlen)
 
 		if (proxy_list_parse(c->trusted_proxies, &pl, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "trusted_proxies: %s", why);
+			return -1;
+		}
+		proxy_list_free(&pl);
+		if (proxy_list_parse(c->limits_exempt, &pl, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "limits_exempt: %s", why);
 			return -1;
 		}
 		proxy_list_free(&pl);

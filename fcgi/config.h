@@ -60,6 +60,9 @@ struct config {
 	int rate_limit_window_s;
 	int rate_limit_burst;
 
+	/* Addresses/CIDRs no per-client limit of the pool counts (a load generator, a monitor) */
+	char *limits_exempt;
+
 	/* Requests in flight per client on this node (inflight.h); 0 = no limit */
 	int client_executions_max;
 	int client_waits_max;

@@ -80,6 +80,7 @@ struct worker {
 	int index;		/* the process's */
 	int thread;
 	int exec_max, wait_max;	/* per client in flight: the settings, fitted to the capacity */
+	const struct proxy_list *exempt;	/* limits_exempt, parsed once per process */
 	FCGX_Request req;
 	pthread_t tid;
 	bool running;
@@ -353,7 +354,7 @@ static void leave_place(struct place *p)
  */
 static bool admit(struct worker *w, FCGX_Request *r, struct request_log *rl, enum inflight_kind kind, struct place *p)
 {
-	int max = kind == INFLIGHT_EXEC ? w->exec_max : w->wait_max;
+	int max = proxy_list_contains(w->exempt, rl->client) ? 0 : kind == INFLIGHT_EXEC ? w->exec_max : w->wait_max;
 	/* No request lives longer than this: a record older is a leftover. */
 	long long max_age = 2LL * w->cfg->hard_deadline_ms + w->cfg->pool_wait_ms + 5000;
 	int idx;
@@ -390,6 +391,7 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	long long give_up;
 	enum vc_result lookup;
 	struct place place = { -1, 0 };
+	bool exempt = proxy_list_contains(w->exempt, rl->client);
 	int ver;
 
 	if (strcmp(method, "GET") != 0) {
@@ -441,7 +443,7 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	{
 		int retry_after;
 
-		if (ratelimit_charge(&w->vc, rl->client, &retry_after) == 0) {
+		if (!exempt && ratelimit_charge(&w->vc, rl->client, &retry_after) == 0) {
 			char header[48];
 
 			snprintf(header, sizeof(header), "Retry-After: %d", retry_after);
@@ -759,6 +761,7 @@ static void fit_share(const struct config *cfg, int index, int *exec_max, int *w
 int worker_main(const struct config *cfg, const struct catalogue *cat, int listen_fd, int index)
 {
 	int n = cfg->worker_threads, started = 0, status = 0, exec_max, wait_max;
+	struct proxy_list exempt;
 	struct worker *ws;
 	struct sigaction sa;
 	sigset_t block, old;
@@ -782,9 +785,19 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 		return 1;
 	}
 	fit_share(cfg, index, &exec_max, &wait_max);
+	{
+		char err[160];
+
+		/* The master checked it; a failure here is only memory. */
+		if (proxy_list_parse(cfg->limits_exempt, &exempt, err, sizeof(err)) < 0) {
+			lerr("limits_exempt: %s", err);
+			return 1;
+		}
+	}
 	ws = calloc((size_t)n, sizeof(*ws));
 	if (ws == NULL) {
 		lerr("out of memory");
+		proxy_list_free(&exempt);
 		return 1;
 	}
 	/* The threads block SIGTERM and SIGINT (they inherit this mask): the main thread gets them. */
@@ -799,6 +812,7 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 
 		ws[i].exec_max = exec_max;
 		ws[i].wait_max = wait_max;
+		ws[i].exempt = &exempt;
 		if (worker_setup(&ws[i], cfg, cat, listen_fd, index, i) < 0) {
 			status = 1;
 			break;
@@ -840,5 +854,6 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 		if (ws[i].cfg)
 			worker_cleanup(&ws[i]);
 	free(ws);
+	proxy_list_free(&exempt);
 	return status;
 }

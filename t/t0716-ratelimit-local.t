@@ -15,7 +15,7 @@ use Time::HiRes qw(sleep time);
 
 my ($count, $window) = (3, 30);
 my $s = Cmdarena::Stack->new(workers => 4, conf => { rate_limit_count => $count, rate_limit_window_s => $window,
-    rate_limit_burst => $count }, limit_exempt => '"127.0.0.1" ""; "127.0.0.4" ""; "127.0.0.5" "";');
+    rate_limit_burst => $count, limits_exempt => '127.0.0.6' }, limit_exempt => '"127.0.0.1" ""; "127.0.0.4" ""; "127.0.0.5" "";');
 my $json = JSON::PP->new->utf8;
 my $run = "$$-" . int(time);
 
@@ -95,6 +95,12 @@ $s->redis('CONFIG', 'SET', 'maxmemory-policy', 'volatile-lru');
     is($res->{status}, 429, 'three spellings of one command from one client cost its three tokens: the next one 429')
         or diag "$res->{status} $res->{content}";
     cmp_ok($s->executions - $before, '<=', 2, 'and the command ran at most twice (once if nginx folded the spellings)');
+}
+
+# ---- limits_exempt: an address no per-client limit of the pool counts ----
+{
+    my @st = map { run_from('127.0.0.6', "echo hello world # exempt $run $_")->{status} } 1 .. $count + 2;
+    is_deeply(\@st, [(200) x ($count + 2)], "limits_exempt: $count + 2 new commands in a row all run");
 }
 
 $s->stop;
