@@ -82,6 +82,7 @@ struct worker {
 	int exec_max, wait_max;	/* per client in flight: the settings, fitted to the capacity */
 	const struct proxy_list *exempt;	/* limits_exempt, parsed once per process */
 	FCGX_Request req;
+	bool req_ready;		/* FCGX_InitRequest done */
 	pthread_t tid;
 	bool running;
 };
@@ -720,13 +721,15 @@ static int worker_setup(struct worker *w, const struct config *cfg, const struct
 		lerr("cannot initialise a libfcgi request");
 		return -1;
 	}
+	w->req_ready = true;
 	return 0;
 }
 
 /* Undo worker_setup (also after a partial one: w was zeroed first). */
 static void worker_cleanup(struct worker *w)
 {
-	FCGX_Free(&w->req, 1);
+	if (w->req_ready)
+		FCGX_Free(&w->req, 1);
 	vcache_close(&w->vc);
 	vcache_close(&w->sol_own);
 	if (w->pool.path)
