@@ -111,7 +111,8 @@ my %render = (
     http => ['conf/nginx-http.conf', '/etc/nginx/conf.d/cmdarena.conf',
         'CACHE_DIR=/var/cache/cmdarena/nginx', 'FCGI_SOCKET=/run/cmdarena/fcgi.sock', 'LIMIT_EXEMPT='],
     site => ['conf/nginx-site.conf', '/etc/nginx/sites-available/cmdarena',
-        'LISTEN=80', 'SERVER_NAME=_', 'HTDOCS=/usr/share/cmdarena/htdocs', 'LOG_DIR=/var/log/cmdarena', 'CACHE_SALT='],
+        'LISTEN=80', 'SERVER_NAME=_', 'HTDOCS=/usr/share/cmdarena/htdocs', 'LOG_DIR=/var/log/cmdarena', 'CACHE_SALT=',
+        'REAL_IP_FROM='],
 );
 for my $part (sort keys %render) {
     my ($tmpl, $file, @values) = @{ $render{$part} };
