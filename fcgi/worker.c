@@ -346,6 +346,9 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	case VC_HIT:
 		rl->layer = LAYER_REDIS;
 		answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
+		/* One more visitor solved it this way (nginx's own hits never get here). */
+		if (rl->outcome == OUT_CORRECT)
+			solutions_count(&w->vc, ch, cmd, clen);
 		goto out;
 	case VC_ERROR:
 		/* No cache: no lock either. Answer by executing. */
