@@ -2,12 +2,17 @@
  * helpers.c: processes at a fixed pid. In a fresh PID namespace pids are
  * handed out in increasing order, so forking children that exit at once
  * walks the counter up to the pid wanted; nothing else runs meanwhile.
+ *
+ * A helper is the runner itself in its pause mode (helpers_pause): its
+ * command line is only its name and its comm is the name too, as a program
+ * of that name would show in /proc and ps.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,10 +36,10 @@ static pid_t burn_pid(void)
 }
 
 __attribute__((noreturn))
-static void helper_child(const struct helper_spec *h, const char *sleep_path)
+static void helper_child(const struct helper_spec *h, const char *self)
 {
-	const char *argv[] = { h->name, "infinity", NULL };
-	const char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { h->name, NULL };
+	const char *envp[] = { HELPERS_ENV "=1", NULL };
 	sigset_t none;
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -44,16 +49,27 @@ static void helper_child(const struct helper_spec *h, const char *sleep_path)
 	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || setsid() < 0 ||
 	    chdir("/") < 0 || privs_become(h->killable ? PRIVS_JUDGE_KILLABLE : PRIVS_JUDGE) < 0)
 		_exit(127);
-	execve(sleep_path, (char *const *)argv, (char *const *)envp);
+	execve(self, (char *const *)argv, (char *const *)envp);
 	_exit(127);
 }
 
-int helpers_start(struct exec_ctx *ctx, const struct helper_spec *h, size_t n, const char *sleep_path,
+void helpers_pause(const char *argv0)
+{
+	const char *name = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
+
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	for (;;)
+		pause();
+}
+
+int helpers_start(struct exec_ctx *ctx, const struct helper_spec *h, size_t n, const char *self,
     pid_t *sids, char *err, size_t errlen)
 {
+	pid_t last = 0;	/* the last pid handed out that we know of */
+
 	(void)ctx;
 	for (size_t i = 0; i < n; i++) {
-		pid_t last = 0, pid;
+		pid_t pid;
 		int forks = 0;
 
 		while (last < (pid_t)h[i].pid - 1 && forks++ < MAX_FORKS) {
@@ -73,13 +89,13 @@ int helpers_start(struct exec_ctx *ctx, const struct helper_spec *h, size_t n, c
 			return -1;
 		}
 		if (pid == 0)
-			helper_child(&h[i], sleep_path);
+			helper_child(&h[i], self);
 		if (pid != (pid_t)h[i].pid) {
 			kill(pid, SIGKILL);
 			snprintf(err, errlen, "helper %s: started as pid %d, not %ld", h[i].name, (int)pid, h[i].pid);
 			return -1;
 		}
-		sids[i] = pid;
+		sids[i] = last = pid;
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "compare.h"
 #include "helpers.h"
@@ -411,12 +412,16 @@ void judgement_free(struct judgement *v)
 /* The helper processes, once per container: they live across resets. */
 int start_helpers(struct runner *r)
 {
-	char err[512], sleep_path[4200];
+	char err[512], self[4096];
+	ssize_t n;
 
 	if (r->req.n_helpers == 0)
 		return 0;
-	snprintf(sleep_path, sizeof(sleep_path), "%s/sleep", r->judge_bin);
-	if (helpers_start(&r->ex, r->req.helpers, r->req.n_helpers, sleep_path, r->keep, err, sizeof(err)) < 0)
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return stage_fail(r, "helpers", "cannot find the runner's own path");
+	self[n] = '\0';
+	if (helpers_start(&r->ex, r->req.helpers, r->req.n_helpers, self, r->keep, err, sizeof(err)) < 0)
 		return stage_fail(r, "helpers", "%s", err);
 	r->n_helpers = r->req.n_helpers;
 	return 0;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "helpers.h"
 #include "request.h"
 #include "runner.h"
 
@@ -107,7 +108,7 @@ static int runner_setup(struct runner *r)
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct runner r;
 	struct judgement v;
@@ -116,6 +117,10 @@ int main(void)
 	size_t len = 0;
 	int rc;
 
+	(void)argc;
+	/* A helper process (helpers.c): the runner under another name, waiting to be killed. */
+	if (getenv(HELPERS_ENV) != NULL && getpid() != 1)
+		helpers_pause(argv[0]);
 	harden_self();
 	memset(&r, 0, sizeof(r));
 	memset(&v, 0, sizeof(v));
