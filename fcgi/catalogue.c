@@ -418,7 +418,12 @@ static int load_helper(struct loader *ld, const yaml_node_t *map, struct helper_
 	return rc ? -1 : 0;
 }
 
-/* processes: a list of at most HELPER_MAX helpers, each pid once. */
+static int cmp_helper_pid(const void *a, const void *b)
+{
+	return ((const struct helper_proc *)a)->pid - ((const struct helper_proc *)b)->pid;
+}
+
+/* processes: a list of at most HELPER_MAX helpers, each pid once; kept in ascending pid order (the runner's). */
 static int load_processes(struct loader *ld, const yaml_node_t *list, struct challenge *c)
 {
 	size_t n;
@@ -450,6 +455,8 @@ static int load_processes(struct loader *ld, const yaml_node_t *list, struct cha
 				rc = -1;
 			}
 	}
+	if (rc == 0)
+		qsort(c->helpers, c->n_helpers, sizeof(*c->helpers), cmp_helper_pid);
 	return rc;
 }
 

@@ -173,9 +173,9 @@ int main(void)
 	ok(c && c->expect.n_lines == 3 && !strcmp(c->expect.lines[2], "3"), "lines: [1, 2, 3] are the strings 1, 2, 3");
 	c = catalogue_find(&cat, "oops_x");
 	ok(c && c->no_bin && c->check && c->randomize && !c->has_lines, "a cmd-no-bin challenge may have check and randomize");
-	ok(c && c->n_helpers == 2 && c->helpers[0].pid == 42 && c->helpers[0].killable &&
-	    !strcmp(c->helpers[0].name, "oops-this-will-delete-bin-dirs") && c->helpers[1].pid == 7 && !c->helpers[1].killable,
-	    "its processes, killable defaulting to false");
+	ok(c && c->n_helpers == 2 && c->helpers[1].pid == 42 && c->helpers[1].killable &&
+	    !strcmp(c->helpers[1].name, "oops-this-will-delete-bin-dirs") && c->helpers[0].pid == 7 && !c->helpers[0].killable,
+	    "its processes, in ascending pid order, killable defaulting to false");
 	if (c) {
 		struct config cfg;
 		char nonce[NONCE_LEN + 1], *req;
@@ -183,8 +183,8 @@ int main(void)
 
 		config_defaults(&cfg);
 		req = sandbox_runner_request(&cfg, c, "kill 42", 7, nonce, &len);
-		if (!ok(req && strstr(req, ",\"helpers\":[{\"pid\":42,\"name\":\"oops-this-will-delete-bin-dirs\",\"killable\":true},"
-		    "{\"pid\":7,\"name\":\"watcher\",\"killable\":false}],"), "the runner request carries them as helpers"))
+		if (!ok(req && strstr(req, ",\"helpers\":[{\"pid\":7,\"name\":\"watcher\",\"killable\":false},"
+		    "{\"pid\":42,\"name\":\"oops-this-will-delete-bin-dirs\",\"killable\":true}],"), "the runner request carries them as helpers"))
 			diag("got: %s", req ? req : "(nothing)");
 		free(req);
 		config_free(&cfg);
