@@ -51,6 +51,7 @@ struct challenge {
 	bool no_bin;		/* img: cmd-no-bin */
 	struct helper_proc *helpers;	/* processes: (NULL when none) */
 	size_t n_helpers;
+	bool setup_killable;	/* the command may signal setup's processes (a "kill it" task) */
 	bool cache_correct;
 	bool cache_incorrect;
 	unsigned line;		/* 1-based line where the entry starts */
