@@ -19,8 +19,8 @@ use Time::HiRes qw(sleep time);
 
 # The issue's defaults.
 my %LIMIT = (
-    hard_deadline_s => 10,
-    timeout_s       => 8,
+    hard_deadline_s => 12,
+    timeout_s       => 10,
     cmd_max         => 1024,
     output_cap      => 65536,
     memory          => 64 * 1024 * 1024,
