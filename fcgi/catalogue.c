@@ -634,9 +634,14 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 
 		snprintf(path, sizeof(path), "%s/%s", ld->dir, c->dir);
 		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			/* Without an explicit dir a challenge may simply have no files. */
+			/*
+			 * Without an explicit dir a challenge may simply have no files. With one,
+			 * cmdchallenge's loader never looks (git keeps no empty directory): a
+			 * warning, in case of a typo.
+			 */
 			if (dir_n)
-				ERR(ld, dir_n, "dir '%.64s' does not exist in %s", c->dir, ld->dir);
+				WARN(ld, dir_n, "dir '%.64s' does not exist in %s: the challenge starts in an empty directory",
+				    c->dir, ld->dir);
 		}
 	}
 	if (c->title == NULL && c->slug)

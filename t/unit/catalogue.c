@@ -120,7 +120,6 @@ int main(void)
 	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    lines: x\n",
 	    "expected_output.lines must be a list", "lines as a string");
 	refuses(OK_ENTRY OK_ENTRY, ":7: error: duplicate slug ok (first at line 1)", "a duplicate slug");
-	refuses(OK_ENTRY "  dir: nowhere\n", ":7:8: error: dir 'nowhere' does not exist", "a dir that does not exist");
 	refuses(OK_ENTRY "  dir: ../etc\n", "must be a plain directory name", "a dir with a path");
 	refuses("- slug: a-b\n  version: 1\n  description: d\n  example: e\n  check: c\n", "slug 'a-b' must be", "a slug with a dash");
 	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    re_sub: ['(', '']\n    lines: ['a']\n",
@@ -211,10 +210,12 @@ int main(void)
 	load_report_free(&rep);
 
 	/* Warnings load. */
-	write_yaml(OK_ENTRY "  colour: red\n  expected_output_extra: 1\n"
+	write_yaml(OK_ENTRY "  colour: red\n  expected_output_extra: 1\n  dir: nowhere\n"
 	    "- slug: nothing_to_judge\n  version: 1\n  description: d\n  example: e\n");
 	is_int(catalogue_load(&cat, dir, &rep), 0, "unknown fields only warn");
-	is_int(rep.warnings, 3, "three warnings");
+	is_int(rep.warnings, 4, "four warnings");
+	ok(rep.text.buf && strstr(rep.text.buf, ":9:8: warning: dir 'nowhere' does not exist in"),
+	    "an explicit dir that does not exist warns (cmdchallenge's loader never looks)");
 	ok(rep.text.buf && strstr(rep.text.buf, ":7:3: warning: unknown field 'colour' is ignored"), "an unknown field, with its line");
 	ok(rep.text.buf && strstr(rep.text.buf, "nothing_to_judge has no expected_output.lines, check or randomize"),
 	    "a challenge nothing could judge is named");
