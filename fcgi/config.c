@@ -421,7 +421,7 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		}
 		proxy_list_free(&pl);
 	}
-	/* The same salt goes into nginx's cache key (conf/nginx.conf): keep it a plain word. */
+	/* The same salt goes into nginx's cache key (conf/nginx-site.conf): keep it a plain word. */
 	if (strlen(c->cache_salt) > 64 || strspn(c->cache_salt,
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(c->cache_salt)) {
 		snprintf(err, errlen, "cache_salt may hold at most 64 of A-Z a-z 0-9 _ . -");

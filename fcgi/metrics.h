@@ -51,6 +51,7 @@ struct metrics {
 	int64_t workers_alive;
 	uint64_t workers_respawned;
 	uint64_t reloads;
+	int64_t keeper_beat_ms;	/* monotonic_ms() of the pool keeper's last loop (at least 1/s) */
 	struct engine_metrics engine[CONFIG_MAX_ENGINES];
 };
 

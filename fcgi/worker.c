@@ -14,6 +14,8 @@
 
 #include "attach.h"
 #include "client_addr.h"
+#include "cmd_hash.h"
+#include "healthz.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool_client.h"
@@ -344,6 +346,9 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	case VC_HIT:
 		rl->layer = LAYER_REDIS;
 		answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
+		/* One more visitor solved it this way (nginx's own hits never get here). */
+		if (rl->outcome == OUT_CORRECT)
+			solutions_count(&w->vc, ch, cmd, clen);
 		goto out;
 	case VC_ERROR:
 		/* No cache: no lock either. Answer by executing. */
@@ -519,6 +524,7 @@ static void handle(struct worker *w, FCGX_Request *r)
 		qs = "";
 	if (script && strcmp(script, "/r") == 0) {
 		rl.ep = EP_R;
+		cmd_hash_header(r, qs, w->cfg->query_max);
 		handle_run(w, r, &rl, method, qs);
 	} else if (script && strcmp(script, "/s") == 0) {
 		rl.ep = EP_S;
@@ -526,6 +532,9 @@ static void handle(struct worker *w, FCGX_Request *r)
 	} else if (script && strcmp(script, "/metrics") == 0) {
 		rl.ep = EP_METRICS;
 		handle_metrics(w, r, &rl, method);
+	} else if (script && strcmp(script, "/healthz") == 0) {
+		rl.ep = EP_OTHER;
+		rl.status = healthz_answer(r, w->cfg, method, &rl.code, &rl.outcome);
 	} else {
 		rl.ep = EP_OTHER;
 		fail(r, &rl, 404, "not_found", "There is nothing here.", NULL, NULL);

@@ -267,18 +267,21 @@ sub start_fcgi {
     croak "cmdarena-fcgi did not open its socket (see $self->{dir}/log/fcgi.log)";
 }
 
-# conf/nginx.conf with this stack's values (cache_salt as the fcgi side has it); reload_nginx
-# after changing them on a running stack.
+# conf/nginx.conf (the private main config with conf/nginx-http.conf and conf/nginx-site.conf, the
+# parts a Debian host installs, pasted in) with this stack's values (cache_salt as the fcgi side
+# has it), rendered by conf/render-nginx as ./arena does; reload_nginx after changing them on a
+# running stack.
 sub write_nginx_conf {
     my ($self) = @_;
-    open(my $in, '<', "$ROOT/conf/nginx.conf") or croak "conf/nginx.conf: $!";
+    my %v = (STATE => $self->{dir}, LISTEN => "127.0.0.1:$self->{port}", SERVER_NAME => 'localhost',
+        HTDOCS => "$ROOT/htdocs", FCGI_SOCKET => "$self->{dir}/run/fcgi.sock", NGINX_USER => scalar(getpwuid($<)),
+        LOG_DIR => "$self->{dir}/log", CACHE_DIR => "$self->{dir}/nginx/cache",
+        LIMIT_EXEMPT => $self->{limit_exempt}, CACHE_SALT => $self->{conf}{cache_salt} // '');
+    open(my $in, '-|', "$ROOT/conf/render-nginx", "$ROOT/conf/nginx.conf", map { "$_=$v{$_}" } sort keys %v)
+        or croak "conf/render-nginx: $!";
     local $/;
     my $conf = <$in>;
-    close $in;
-    my %v = (STATE => $self->{dir}, PORT => $self->{port}, HTDOCS => "$ROOT/htdocs",
-        FCGI_SOCKET => "$self->{dir}/run/fcgi.sock", NGINX_USER => scalar(getpwuid($<)),
-        LIMIT_EXEMPT => $self->{limit_exempt}, CACHE_SALT => $self->{conf}{cache_salt} // '');
-    $conf =~ s/\@(\w+)\@/exists $v{$1} ? $v{$1} : croak "unknown placeholder $1"/ge;
+    close $in or croak "conf/render-nginx failed (status $?)";
     open(my $out, '>', "$self->{dir}/nginx/nginx.conf") or croak "write nginx.conf: $!";
     print $out $conf;
     close $out;
