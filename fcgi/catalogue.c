@@ -173,7 +173,8 @@ static bool plain_is_null(const yaml_node_t *n)
 /*
  * An item of a list of strings. cmdchallenge's catalogue writes some unquoted
  * (completions: [01, 08], lines: [1, 2]): a plain number or boolean is taken as
- * the text written, never converted (01 stays "01"). A null is an error.
+ * the text written, never converted (01 stays "01"). A null is an error, and so
+ * is a bare number in place of the whole list (a list of one is a string).
  */
 static int get_list_item(struct loader *ld, const yaml_node_t *n, const char *what, char **out)
 {
@@ -192,9 +193,9 @@ static int get_string_list(struct loader *ld, const yaml_node_t *n, const char *
 	char **v;
 	int rc = 0;
 
-	if (n->type == YAML_SCALAR_NODE && !plain_is_null(n)) {
+	if (n->type == YAML_SCALAR_NODE && !plain_is_typed(n)) {
 		v = calloc(2, sizeof(*v));
-		if (v == NULL || get_list_item(ld, n, what, &v[0]) < 0) {
+		if (v == NULL || get_string(ld, n, what, &v[0]) < 0) {
 			free(v);
 			return -1;
 		}

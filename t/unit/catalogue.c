@@ -207,7 +207,7 @@ int main(void)
 	    "  randomize: echo x\n  check: '[ ! -e /proc/42 ] && pass'\n"
 	    "  processes:\n    - name: oops-this-will-delete-bin-dirs\n      pid: 42\n      killable: true\n"
 	    "    - {name: watcher, pid: 7, colour: red}\n"
-	    "- slug: plain\n  version: 1\n  description: d\n  example: touch x\n  check: test -f x\n  expected_failures: 42\n");
+	    "- slug: plain\n  version: 1\n  description: d\n  example: touch x\n  check: test -f x\n  expected_failures: echo 42\n");
 	is_int(catalogue_load(&cat, dir, &rep), 0, "cmdchallenge's own forms load");
 	is_int(rep.warnings, 3, "with a warning for each field that means nothing here");
 	if (!ok(rep.text.buf && strstr(rep.text.buf, ":8:3: warning: cmdchallenge's field 'tests' means nothing here: ignored") &&
@@ -237,8 +237,8 @@ int main(void)
 		config_free(&cfg);
 	}
 	c = catalogue_find(&cat, "plain");
-	ok(c && c->n_helpers == 0 && c->n_expected_failures == 1 && !strcmp(c->expected_failures[0], "42"),
-	    "a number for expected_failures is a list of one");
+	ok(c && c->n_helpers == 0 && c->n_expected_failures == 1 && !strcmp(c->expected_failures[0], "echo 42"),
+	    "a string for expected_failures is a list of one");
 	if (c) {
 		struct config cfg;
 		char nonce[NONCE_LEN + 1], *req;
