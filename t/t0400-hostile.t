@@ -19,8 +19,8 @@ use Time::HiRes qw(sleep time);
 
 # The issue's defaults.
 my %LIMIT = (
-    hard_deadline_s => 12,
-    timeout_s       => 10,
+    hard_deadline_s => 14,
+    timeout_s       => 12,
     cmd_max         => 1024,
     output_cap      => 65536,
     memory          => 64 * 1024 * 1024,

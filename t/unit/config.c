@@ -38,8 +38,8 @@ int main(void)
 	size_t sz;
 
 	is_int(config_defaults(&c), 0, "defaults");
-	is_int(c.timeout_ms, 10000, "timeout_ms defaults to 10 s");
-	is_int(c.hard_deadline_ms, 12000, "hard deadline 12 s");
+	is_int(c.timeout_ms, 12000, "timeout_ms defaults to 12 s");
+	is_int(c.hard_deadline_ms, 14000, "hard deadline 14 s");
 	is_int(c.memory, 64 * 1024 * 1024, "memory 64m");
 	is_int(c.pids_limit, 64, "pids 64");
 	is_int(c.output_cap, 65536, "output cap 64k");
