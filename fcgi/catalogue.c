@@ -161,6 +161,30 @@ bad:
 	return -1;
 }
 
+/* A null in YAML: nothing written, ~ or null. */
+static bool plain_is_null(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+
+	return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!strcmp(s, "") || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"));
+}
+
+/*
+ * An item of a list of strings. cmdchallenge's catalogue writes some unquoted
+ * (completions: [01, 08], lines: [1, 2]): a plain number or boolean is taken as
+ * the text written, never converted (01 stays "01"). A null is an error, and so
+ * is a bare number in place of the whole list (a list of one is a string).
+ */
+static int get_list_item(struct loader *ld, const yaml_node_t *n, const char *what, char **out)
+{
+	if (n->type != YAML_SCALAR_NODE || plain_is_null(n))
+		return get_string(ld, n, what, out);
+	free(*out);
+	*out = strndup(scalar(n), n->data.scalar.length);
+	return *out ? 0 : -1;
+}
+
 /* A list of strings; a single string is accepted as a list of one. */
 static int get_string_list(struct loader *ld, const yaml_node_t *n, const char *what, char ***out, size_t *count)
 {
@@ -192,7 +216,7 @@ static int get_string_list(struct loader *ld, const yaml_node_t *n, const char *
 		char label[96];
 
 		snprintf(label, sizeof(label), "%s item %zu", what, i + 1);
-		if (get_string(ld, item, label, &v[i]) < 0) {
+		if (get_list_item(ld, item, label, &v[i]) < 0) {
 			rc = -1;
 			continue;
 		}
@@ -232,6 +256,9 @@ static void challenge_free(struct challenge *c)
 	free(c->author);
 	free(c->emoji);
 	free(c->runner_spec);
+	for (size_t i = 0; i < c->n_helpers; i++)
+		free(c->helpers[i].name);
+	free(c->helpers);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -427,6 +454,107 @@ static int load_expected_output(struct loader *ld, const yaml_node_t *map, struc
 	return rc ? -1 : 0;
 }
 
+static bool valid_helper_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > HELPER_NAME_MAX || s[0] == '-')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._+-", *s))
+			return false;
+	return true;
+}
+
+/* One item of processes: {name, pid, killable}. */
+static int load_helper(struct loader *ld, const yaml_node_t *map, struct helper_proc *h)
+{
+	bool has_name = false, has_pid = false;
+	int rc = 0;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		ERR(ld, map, "each item of processes must be a mapping {name, pid, killable}, not %s", kind_name(map));
+		return -1;
+	}
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
+
+		if (k->type == YAML_SCALAR_NODE && repeated_key(ld, map, p, "processes.")) {
+			rc = -1;
+		} else if (!strcmp(key, "name")) {
+			has_name = true;
+			if (get_string(ld, v, "processes.name", &h->name) < 0) {
+				rc = -1;
+			} else if (!valid_helper_name(h->name)) {
+				ERR(ld, v, "processes.name '%.64s' must be 1 to %d letters, digits or ._+- (not starting with -)",
+				    h->name, HELPER_NAME_MAX);
+				rc = -1;
+			}
+		} else if (!strcmp(key, "pid")) {
+			has_pid = true;
+			if (get_int(ld, v, "processes.pid", HELPER_PID_MIN, &h->pid) < 0) {
+				rc = -1;
+			} else if (h->pid > HELPER_PID_MAX) {
+				ERR(ld, v, "processes.pid must be from %d to %d (the runner forks up to it)", HELPER_PID_MIN,
+				    HELPER_PID_MAX);
+				rc = -1;
+			}
+		} else if (!strcmp(key, "killable")) {
+			rc |= get_bool(ld, v, "processes.killable", &h->killable);
+		} else {
+			WARN(ld, k, "unknown field processes.%.64s is ignored", key);
+		}
+	}
+	if (!has_name || !has_pid) {
+		ERR(ld, map, "each item of processes needs a name and a pid");
+		rc = -1;
+	}
+	return rc ? -1 : 0;
+}
+
+static int cmp_helper_pid(const void *a, const void *b)
+{
+	return ((const struct helper_proc *)a)->pid - ((const struct helper_proc *)b)->pid;
+}
+
+/* processes: a list of at most HELPER_MAX helpers, each pid once; kept in ascending pid order (the runner's). */
+static int load_processes(struct loader *ld, const yaml_node_t *list, struct challenge *c)
+{
+	size_t n;
+	int rc = 0;
+
+	if (list->type != YAML_SEQUENCE_NODE) {
+		ERR(ld, list, "processes must be a list of {name, pid, killable}, not %s", kind_name(list));
+		return -1;
+	}
+	n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
+	if (n > HELPER_MAX) {
+		ERR(ld, list, "processes may name at most %d processes, not %zu", HELPER_MAX, n);
+		return -1;
+	}
+	c->helpers = calloc(n ? n : 1, sizeof(*c->helpers));
+	if (c->helpers == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = node(ld, list->data.sequence.items.start[i]);
+
+		c->n_helpers++;
+		if (load_helper(ld, item, &c->helpers[i]) < 0) {
+			rc = -1;
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (c->helpers[j].pid == c->helpers[i].pid) {
+				ERR(ld, item, "processes: pid %d is given twice", c->helpers[i].pid);
+				rc = -1;
+			}
+	}
+	if (rc == 0)
+		qsort(c->helpers, c->n_helpers, sizeof(*c->helpers), cmp_helper_pid);
+	return rc;
+}
+
 /* The request members the runner needs for this challenge, prepared once. */
 static int build_runner_spec(struct challenge *c)
 {
@@ -477,10 +605,18 @@ static int build_runner_spec(struct challenge *c)
 	return 0;
 }
 
-/* Fields cmdchallenge has that we accept without using. */
+/*
+ * Fields of cmdchallenge's format (its challenges.yaml, past and present, and
+ * the JSON it generated) that mean nothing here: accepted with a warning.
+ */
 static bool known_ignored_field(const char *key)
 {
-	return !strcmp(key, "skip_test");
+	static const char *const fields[] = { "skip_test", "tests", "disp_time", "example_fail", "openemoji" };
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!strcmp(key, fields[i]))
+			return true;
+	return false;
 }
 
 static int load_challenge(struct loader *ld, const yaml_node_t *map, struct challenge *c)
@@ -539,6 +675,8 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 			get_string(ld, v, "check", &c->check);
 		} else if (!strcmp(key, "randomize")) {
 			get_string(ld, v, "randomize", &c->randomize);
+		} else if (!strcmp(key, "processes")) {
+			load_processes(ld, v, c);
 		} else if (!strcmp(key, "tags")) {
 			get_string_list(ld, v, "tags", &c->tags, &c->n_tags);
 		} else if (!strcmp(key, "completions")) {
@@ -563,7 +701,9 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 			get_bool(ld, v, "cache_correct", &c->cache_correct);
 		} else if (!strcmp(key, "cache_incorrect")) {
 			get_bool(ld, v, "cache_incorrect", &c->cache_incorrect);
-		} else if (!known_ignored_field(key)) {
+		} else if (known_ignored_field(key)) {
+			WARN(ld, k, "cmdchallenge's field '%s' means nothing here: ignored", key);
+		} else {
 			WARN(ld, k, "unknown field '%.64s' is ignored", key);
 		}
 	}
@@ -591,9 +731,14 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 
 		snprintf(path, sizeof(path), "%s/%s", ld->dir, c->dir);
 		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			/* Without an explicit dir a challenge may simply have no files. */
+			/*
+			 * Without an explicit dir a challenge may simply have no files. With one,
+			 * cmdchallenge's loader never looks (git keeps no empty directory): a
+			 * warning, in case of a typo.
+			 */
 			if (dir_n)
-				ERR(ld, dir_n, "dir '%.64s' does not exist in %s", c->dir, ld->dir);
+				WARN(ld, dir_n, "dir '%.64s' does not exist in %s: the challenge starts in an empty directory",
+				    c->dir, ld->dir);
 		} else {
 			struct name_list names = { NULL, 0, 0 };
 

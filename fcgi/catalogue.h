@@ -14,6 +14,18 @@
 #include "compare.h"
 #include "strbuf.h"
 
+/* A named process the runner starts at a fixed pid before setup (YAML field processes). */
+struct helper_proc {
+	char *name;		/* its argv[0] */
+	int pid;
+	bool killable;		/* the command may signal it */
+};
+
+#define HELPER_MAX 4
+#define HELPER_PID_MIN 2
+#define HELPER_PID_MAX 1000
+#define HELPER_NAME_MAX 64
+
 struct challenge {
 	char *slug;
 	int version;
@@ -41,6 +53,8 @@ struct challenge {
 	char *author;
 	char *emoji;
 	bool no_bin;		/* img: cmd-no-bin */
+	struct helper_proc *helpers;	/* processes: (NULL when none) */
+	size_t n_helpers;
 	bool setup_killable;	/* the command may signal setup's processes (a "kill it" task) */
 	bool cache_correct;
 	bool cache_incorrect;

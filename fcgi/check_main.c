@@ -51,6 +51,7 @@ struct job {
 	const char *what;	/* "example", "expected failure" */
 	/* results */
 	bool ran;
+	long long ms;		/* request written to verdict read: every stage in the sandbox */
 	struct verdict v;
 	char error[512];
 	struct job *next_in_order;
@@ -66,10 +67,11 @@ struct check {
 	size_t done;
 	pthread_mutex_t mu;
 	bool progress;
+	bool timings;		/* --timings: each job's time in the sandbox */
 };
 
 static int run_cold(CURL *h, struct check *ck, const struct challenge *ch, const char *cmd, struct verdict *v,
-    char *err, size_t errlen)
+    long long *ms, char *err, size_t errlen)
 {
 	char id[DOCKER_ID_MAX + 1], nonce[NONCE_LEN + 1], aerr[512];
 	struct docker_error derr = { 0, "" };
@@ -79,6 +81,7 @@ static int run_cold(CURL *h, struct check *ck, const struct challenge *ch, const
 	char *req = sandbox_runner_request(&ck->cfg, ch, cmd, strlen(cmd), nonce, &reqlen);
 	long long deadline = monotonic_ms() + ck->cfg.hard_deadline_ms + 30000;
 	enum attach_status st;
+	long long started;
 	int rc = -1;
 
 	if (spec == NULL || req == NULL) {
@@ -94,7 +97,9 @@ static int run_cold(CURL *h, struct check *ck, const struct challenge *ch, const
 		docker_remove(h, &ck->engine, id, 30000L, &derr);
 		goto out;
 	}
+	started = monotonic_ms();
 	st = attach_exchange(&ck->engine, id, req, reqlen, deadline, ck->cfg.output_cap * 6 + 65536, &line, aerr, sizeof(aerr));
+	*ms = monotonic_ms() - started;
 	if (docker_remove(h, &ck->engine, id, 30000L, &derr) < 0)
 		fprintf(stderr, "warning: %s\n", derr.message);
 	if (st != ATTACH_OK) {
@@ -126,7 +131,7 @@ static void *run_jobs(void *arg)
 		}
 		j = &ck->jobs[ck->next++];
 		pthread_mutex_unlock(&ck->mu);
-		if (h && run_cold(h, ck, j->ch, j->cmd, &j->v, j->error, sizeof(j->error)) == 0)
+		if (h && run_cold(h, ck, j->ch, j->cmd, &j->v, &j->ms, j->error, sizeof(j->error)) == 0)
 			j->ran = true;
 		else if (h == NULL)
 			snprintf(j->error, sizeof(j->error), "out of memory");
@@ -210,6 +215,39 @@ static void explain_mismatch(const struct job *j)
 	compare_result_free(&res);
 }
 
+static int cmp_ms(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A TAP comment: the median and slowest time in the sandbox (copy, setup, runs, scripts) of the jobs that ran. */
+static void report_times(const struct check *ck)
+{
+	long long *v = calloc(ck->n_jobs ? ck->n_jobs : 1, sizeof(*v));
+	const struct job *slowest = NULL;
+	size_t n = 0;
+
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < ck->n_jobs; i++) {
+		const struct job *j = &ck->jobs[i];
+
+		if (!j->ran)
+			continue;
+		v[n++] = j->ms;
+		if (slowest == NULL || j->ms > slowest->ms)
+			slowest = j;
+	}
+	if (n > 0) {
+		qsort(v, n, sizeof(*v), cmp_ms);
+		printf("# time in the sandbox: median %lld ms, slowest %lld ms (%s: %s), budget %d ms, cpus %.2f\n", v[n / 2],
+		    slowest->ms, slowest->ch->slug, slowest->what, ck->cfg.timeout_ms, ck->cfg.cpus);
+	}
+	free(v);
+}
+
 static int report_selftest(struct check *ck)
 {
 	int failed = 0;
@@ -221,6 +259,8 @@ static int report_selftest(struct check *ck)
 
 		printf("%s %zu - %s: %s %s is judged %s\n", pass ? "ok" : "not ok", i + 1, j->ch->slug, j->what,
 		    j->cmd, j->want_correct ? "correct" : "incorrect");
+		if (ck->timings && j->ran)
+			printf("#   %lld ms in the sandbox\n", j->ms);
 		if (!pass) {
 			failed++;
 			if (!j->ran)
@@ -233,6 +273,7 @@ static int report_selftest(struct check *ck)
 	}
 	if (failed)
 		printf("# %d of %zu failed\n", failed, ck->n_jobs);
+	report_times(ck);
 	return failed ? 1 : 0;
 }
 
@@ -406,7 +447,8 @@ static void usage(FILE *f)
 	    "  --image REF       use this sandbox image instead of building one for DIR\n"
 	    "  --engine URL      the Docker engine (default unix:///var/run/docker.sock)\n"
 	    "  --state DIR       where image inputs are cached (default ./var)\n"
-	    "  --jobs N          runs in parallel (default 4)\n", f);
+	    "  --jobs N          runs in parallel (default 4)\n"
+	    "  --timings         print each run's time in the sandbox\n", f);
 }
 
 int main(int argc, char **argv)
@@ -416,7 +458,8 @@ int main(int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' }, { "engine", required_argument, NULL, 'e' },
 		{ "state", required_argument, NULL, 's' }, { "jobs", required_argument, NULL, 'j' },
 		{ "replay", required_argument, NULL, 'r' }, { "lint", no_argument, NULL, 'l' },
-		{ "list-json", no_argument, NULL, 'J' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "list-json", no_argument, NULL, 'J' }, { "timings", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	const char *dir = "challenges", *config_path = NULL, *image = NULL, *engine_url = NULL, *state = "var";
 	const char *replay = NULL;
@@ -439,6 +482,7 @@ int main(int argc, char **argv)
 		case 'r': replay = optarg; break;
 		case 'l': lint = true; break;
 		case 'J': list_json = true; break;
+		case 'T': ck.timings = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -36,4 +36,35 @@ like($out, qr/^differs: hello_world: echo goodbye: was correct, now incorrect: .
 my @differs = $out =~ /^differs:/mg;
 is(scalar @differs, 1, 'only that one differs');
 like($out, qr/^agreement: 3 of 4 \(75\.0%\)$/m, 'the agreement rate');
+
+# Parity: 500 real cmdchallenge verdicts replayed on the port of its catalogue agree on at least 98 %,
+# and every disagreement is one explained in t/fixtures/cmdchallenge-replay-known.txt.
+# The sample: drawn from cmdchallenge's testdata/user-submissions.json.gz (MIT, see
+# t/fixtures/cmdchallenge/LICENSE-cmdchallenge), commands of at most 300 bytes.
+my $sample = "$root/t/fixtures/cmdchallenge-submissions-sample.jsonl";
+my $state = $ENV{CMDARENA_STATE} // "$root/var";
+$cmd = join ' ', map { "'$_'" } $check, '--challenges', "$root/t/fixtures/cmdchallenge", '--state', $state,
+    '--engine', Cmdarena::Stack::engine(), '--replay', $sample, '--jobs', 2;
+$out = `$cmd 2>&1`;
+my ($agree, $ran, $rate) = $out =~ /^agreement: (\d+) of (\d+) \(([\d.]+)%\)$/m;
+is($ran, 500, 'all 500 verdicts were replayed') or diag $out;
+cmp_ok($rate // 0, '>=', 98.0, "agreement with cmdchallenge: $agree of $ran ($rate %)");
+my %known;
+open(my $kh, '<', "$root/t/fixtures/cmdchallenge-replay-known.txt") or die "known disagreements: $!";
+while (<$kh>) {
+    next if /^#/ || !/\S/;
+    chomp;
+    my ($slug, $c, $why) = split /\t/, $_, 3;
+    $known{"differs: $slug: $c: was "} = $why;
+}
+close $kh;
+my $n_differs = () = $out =~ /^differs: /mg;
+my $explained = 0;
+for my $prefix (sort keys %known) {
+    next if index($out, $prefix) < 0;
+    $explained++;
+    note "known: $prefix... ($known{$prefix})";
+}
+is($explained, $n_differs, "every disagreement ($n_differs) is a known one, with its reason")
+    or diag join "\n", grep { /^differs: / } split /\n/, $out;
 done_testing;

@@ -19,13 +19,13 @@ use Time::HiRes qw(sleep time);
 
 # The issue's defaults.
 my %LIMIT = (
-    hard_deadline_s => 10,
-    timeout_s       => 5,
+    hard_deadline_s => 14,
+    timeout_s       => 12,
     cmd_max         => 1024,
     output_cap      => 65536,
     memory          => 64 * 1024 * 1024,
     pids            => 64,
-    nano_cpus       => 500_000_000,
+    nano_cpus       => 1_000_000_000,
     tmpfs           => 16 * 1024 * 1024,
     nofile          => 256,
     fsize           => 16 * 1024 * 1024,
@@ -170,7 +170,7 @@ subtest 'docker inspect of a running pooled container shows every limit' => sub 
         is($hc->{Memory}, $LIMIT{memory}, "$variant: Memory 64 MiB");
         is($hc->{MemorySwap}, $LIMIT{memory}, "$variant: MemorySwap = Memory (no swap)");
         is($hc->{PidsLimit}, $LIMIT{pids}, "$variant: PidsLimit $LIMIT{pids}");
-        is($hc->{NanoCpus}, $LIMIT{nano_cpus}, "$variant: half a core (NanoCpus)");
+        is($hc->{NanoCpus}, $LIMIT{nano_cpus}, "$variant: one core (NanoCpus)");
         my %ul = map { $_->{Name} => $_ } @{ $hc->{Ulimits} // [] };
         for ([nofile => $LIMIT{nofile}], [fsize => $LIMIT{fsize}], [core => 0]) {
             my ($name, $want) = @$_;

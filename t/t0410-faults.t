@@ -25,7 +25,7 @@ use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-my $HARD_DEADLINE_S = 10;	# hard_deadline_ms's default
+my $HARD_DEADLINE_S = 14;	# hard_deadline_ms's default
 my $json = JSON::PP->new->utf8->canonical;
 my $run = "$$-" . int(time);	# makes every command of this run new to the caches
 

@@ -12,7 +12,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 my $s = Cmdarena::Stack->new(workers => 2, conf => { reap_interval_s => 1, reap_margin_ms => 2000,
-    hard_deadline_ms => 8000 });
+    timeout_ms => 5000, hard_deadline_ms => 8000 });
 my $master = $s->fcgi_pid;
 
 # The pool keeper: the child of the master whose log lines say pool[pid] (workers have threads too).

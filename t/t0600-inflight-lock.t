@@ -13,7 +13,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 my $deadline_s = 10;    # hard_deadline_ms of this stack
-my $s = Cmdarena::Stack->new(workers => 2, conf => { hard_deadline_ms => $deadline_s * 1000 });
+my $s = Cmdarena::Stack->new(workers => 2, conf => { timeout_ms => 5000, hard_deadline_ms => $deadline_s * 1000 });
 # A herd: the same command in 24 spellings (nginx's cache key is the raw query, so each is a
 # separate miss for nginx; the worker decodes them to one command), sent at once.
 {

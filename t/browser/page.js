@@ -19,7 +19,7 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking'
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 375, height: 740 };
-const VERDICT_WAIT_MS = 30000;   // well beyond the server's own hard deadline (10 s)
+const VERDICT_WAIT_MS = 30000;   // well beyond the server's own hard deadline (14 s)
 const WAIT_MS = 30000;           // any other wait: the machine may be busy with other tests
 
 const base = process.env.CMDARENA_BASE;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "catalogue.h"
+#include "config.h"
+#include "sandbox.h"
 #include "tap.h"
 
 static char dir[64];
@@ -153,13 +155,12 @@ int main(void)
 	    "a quoted version");
 	refuses("- slug: a\n  version: 1\n  description: 42\n  example: e\n  check: c\n",
 	    ":3:16: error: description must be a string, not a number, boolean or null (quote it)", "a number for a string");
-	refuses(OK_ENTRY "  tags: [x, 3]\n", "tags item 2 must be a string", "a number in a list of strings");
-	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    lines: [1, 'b']\n",
-	    ":6:13: error: expected_output.lines item 1 must be a string", "an unquoted number in lines");
+	refuses(OK_ENTRY "  tags: [x, ~]\n", "tags item 2 must be a string", "a null in a list of strings");
+	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    lines: [null, 'b']\n",
+	    ":6:13: error: expected_output.lines item 1 must be a string", "a null in lines");
 	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    lines: x\n",
 	    "expected_output.lines must be a list", "lines as a string");
 	refuses(OK_ENTRY OK_ENTRY, ":7: error: duplicate slug ok (first at line 1)", "a duplicate slug");
-	refuses(OK_ENTRY "  dir: nowhere\n", ":7:8: error: dir 'nowhere' does not exist", "a dir that does not exist");
 	refuses(OK_ENTRY "  dir: ../etc\n", "must be a plain directory name", "a dir with a path");
 	refuses("- slug: a-b\n  version: 1\n  description: d\n  example: e\n  check: c\n", "slug 'a-b' must be", "a slug with a dash");
 	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    re_sub: ['(', '']\n    lines: ['a']\n",
@@ -171,6 +172,18 @@ int main(void)
 	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    order: maybe\n    lines: ['a']\n",
 	    "expected_output.order must be true or false", "a bad boolean");
 	refuses(OK_ENTRY "  img: alpine\n", "img must be cmd or cmd-no-bin", "an unknown img");
+	refuses(OK_ENTRY "  processes: {name: a, pid: 42}\n", "processes must be a list", "processes as a mapping");
+	refuses(OK_ENTRY "  processes: [{name: a, pid: 1}]\n", "processes.pid must be an integer from 2", "a helper at pid 1");
+	refuses(OK_ENTRY "  processes: [{name: a, pid: 1001}]\n", "processes.pid must be from 2 to 1000", "a helper past pid 1000");
+	refuses(OK_ENTRY "  processes: [{name: 'a b', pid: 42}]\n", "processes.name 'a b' must be", "a helper name with a space");
+	refuses(OK_ENTRY "  processes: [{name: -x, pid: 42}]\n", "processes.name '-x' must be", "a helper name like an option");
+	refuses(OK_ENTRY "  processes: [{name: a}]\n", "needs a name and a pid", "a helper without a pid");
+	refuses(OK_ENTRY "  processes: [{name: a, pid: 42}, {name: b, pid: 42}]\n", "pid 42 is given twice", "two helpers at one pid");
+	refuses(OK_ENTRY "  processes: [{name: a, pid: 42, killable: maybe}]\n", "processes.killable must be true or false",
+	    "a bad killable");
+	refuses(OK_ENTRY "  processes: [{name: a, pid: 2}, {name: a, pid: 3}, {name: a, pid: 4}, {name: a, pid: 5}, {name: a, pid: 6}]\n",
+	    "at most 4 processes", "five helpers");
+	refuses(OK_ENTRY "  processes: [{name: a, pid: 42, name: b}]\n", "field processes.name is given twice", "a repeated helper field");
 	refuses(OK_ENTRY "  setup_killable: true\n", "setup_killable without a setup script", "setup_killable alone");
 	refuses(OK_ENTRY "  version: 2\n", "field version is given twice (first at line 2)", "a repeated field");
 	/* Found by t/fuzz/catalogue.c: a repeated field used to overwrite (and leak) the first one. */
@@ -184,11 +197,69 @@ int main(void)
 	refuses("", "holds no challenges", "an empty file");
 	refuses("- 42\n", "each challenge must be a mapping", "a number as a challenge");
 
+	/*
+	 * cmdchallenge's own catalogue: unquoted numbers in lists, check-only and
+	 * scripted cmd-no-bin challenges, fixed-pid helpers, fields that mean nothing here.
+	 */
+	write_yaml("- slug: days\n  version: 1\n  description: d\n  example: seq 3\n  completions: [01, 08, true]\n"
+	    "  expected_output:\n    lines: [1, 2, 3]\n  tests:\n    - test: 'true'\n      msg: m\n  disp_time: x\n"
+	    "- slug: oops_x\n  version: 2\n  description: d\n  example: kill -9 42\n  img: cmd-no-bin\n"
+	    "  randomize: echo x\n  check: '[ ! -e /proc/42 ] && pass'\n"
+	    "  processes:\n    - name: oops-this-will-delete-bin-dirs\n      pid: 42\n      killable: true\n"
+	    "    - {name: watcher, pid: 7, colour: red}\n"
+	    "- slug: plain\n  version: 1\n  description: d\n  example: touch x\n  check: test -f x\n  expected_failures: echo 42\n");
+	is_int(catalogue_load(&cat, dir, &rep), 0, "cmdchallenge's own forms load");
+	is_int(rep.warnings, 3, "with a warning for each field that means nothing here");
+	if (!ok(rep.text.buf && strstr(rep.text.buf, ":8:3: warning: cmdchallenge's field 'tests' means nothing here: ignored") &&
+	    strstr(rep.text.buf, "field 'disp_time' means nothing") && strstr(rep.text.buf, "unknown field processes.colour"),
+	    "the warnings name the field and its line"))
+		diag("got: %s", rep.text.buf ? rep.text.buf : "(nothing)");
+	c = catalogue_find(&cat, "days");
+	ok(c && c->n_completions == 3 && !strcmp(c->completions[0], "01") && !strcmp(c->completions[1], "08") &&
+	    !strcmp(c->completions[2], "true"), "completions: [01, 08, true] are taken as written");
+	ok(c && c->expect.n_lines == 3 && !strcmp(c->expect.lines[2], "3"), "lines: [1, 2, 3] are the strings 1, 2, 3");
+	c = catalogue_find(&cat, "oops_x");
+	ok(c && c->no_bin && c->check && c->randomize && !c->has_lines, "a cmd-no-bin challenge may have check and randomize");
+	ok(c && c->n_helpers == 2 && c->helpers[1].pid == 42 && c->helpers[1].killable &&
+	    !strcmp(c->helpers[1].name, "oops-this-will-delete-bin-dirs") && c->helpers[0].pid == 7 && !c->helpers[0].killable,
+	    "its processes, in ascending pid order, killable defaulting to false");
+	if (c) {
+		struct config cfg;
+		char nonce[NONCE_LEN + 1], *req;
+		size_t len;
+
+		config_defaults(&cfg);
+		req = sandbox_runner_request(&cfg, c, "kill 42", 7, nonce, &len);
+		if (!ok(req && strstr(req, ",\"helpers\":[{\"pid\":7,\"name\":\"watcher\",\"killable\":false},"
+		    "{\"pid\":42,\"name\":\"oops-this-will-delete-bin-dirs\",\"killable\":true}],"), "the runner request carries them as helpers"))
+			diag("got: %s", req ? req : "(nothing)");
+		free(req);
+		config_free(&cfg);
+	}
+	c = catalogue_find(&cat, "plain");
+	ok(c && c->n_helpers == 0 && c->n_expected_failures == 1 && !strcmp(c->expected_failures[0], "echo 42"),
+	    "a string for expected_failures is a list of one");
+	if (c) {
+		struct config cfg;
+		char nonce[NONCE_LEN + 1], *req;
+		size_t len;
+
+		config_defaults(&cfg);
+		req = sandbox_runner_request(&cfg, c, "x", 1, nonce, &len);
+		ok(req && !strstr(req, "helpers"), "a challenge without processes sends no helpers member");
+		free(req);
+		config_free(&cfg);
+	}
+	catalogue_free(&cat);
+	load_report_free(&rep);
+
 	/* Warnings load. */
-	write_yaml(OK_ENTRY "  colour: red\n  expected_output_extra: 1\n"
+	write_yaml(OK_ENTRY "  colour: red\n  expected_output_extra: 1\n  dir: nowhere\n"
 	    "- slug: nothing_to_judge\n  version: 1\n  description: d\n  example: e\n");
 	is_int(catalogue_load(&cat, dir, &rep), 0, "unknown fields only warn");
-	is_int(rep.warnings, 3, "three warnings");
+	is_int(rep.warnings, 4, "four warnings");
+	ok(rep.text.buf && strstr(rep.text.buf, ":9:8: warning: dir 'nowhere' does not exist in"),
+	    "an explicit dir that does not exist warns (cmdchallenge's loader never looks)");
 	ok(rep.text.buf && strstr(rep.text.buf, ":7:3: warning: unknown field 'colour' is ignored"), "an unknown field, with its line");
 	ok(rep.text.buf && strstr(rep.text.buf, "nothing_to_judge has no expected_output.lines, check or randomize"),
 	    "a challenge nothing could judge is named");

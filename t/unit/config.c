@@ -38,13 +38,13 @@ int main(void)
 	size_t sz;
 
 	is_int(config_defaults(&c), 0, "defaults");
-	is_int(c.timeout_ms, 5000, "timeout_ms defaults to 5 s");
-	is_int(c.hard_deadline_ms, 10000, "hard deadline 10 s");
+	is_int(c.timeout_ms, 12000, "timeout_ms defaults to 12 s");
+	is_int(c.hard_deadline_ms, 14000, "hard deadline 14 s");
 	is_int(c.memory, 64 * 1024 * 1024, "memory 64m");
 	is_int(c.pids_limit, 64, "pids 64");
 	is_int(c.output_cap, 65536, "output cap 64k");
 	is_int(c.cmd_max, 1024, "cmd_max 1024");
-	ok(c.cpus == 0.5, "cpus 0.5");
+	ok(c.cpus == 1.0, "cpus 1.0");
 	is_int(c.n_engines, 0, "no engine until finish");
 	is_int(config_finish(&c, err, sizeof(err)), 0, "finish");
 	is_int(c.n_engines, 1, "finish adds the local engine");
