@@ -374,6 +374,8 @@ static int build_runner_spec(struct challenge *c)
 	json_object_object_add(o, "setup", c->setup ? json_object_new_string(c->setup) : NULL);
 	json_object_object_add(o, "check", c->check ? json_object_new_string(c->check) : NULL);
 	json_object_object_add(o, "randomize", c->randomize ? json_object_new_string(c->randomize) : NULL);
+	if (c->setup_killable)
+		json_object_object_add(o, "setup_killable", json_object_new_boolean(1));
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	/* Keep the members without the enclosing braces: the worker splices them in. */
 	if (s == NULL || len < 2 || (c->runner_spec = strndup(s + 1, len - 2)) == NULL) {
@@ -529,6 +531,8 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 				else if (strcmp(img, "cmd") != 0)
 					ERR(ld, v, "img must be cmd or cmd-no-bin, not '%.64s'", img);
 			}
+		} else if (!strcmp(key, "setup_killable")) {
+			get_bool(ld, v, "setup_killable", &c->setup_killable);
 		} else if (!strcmp(key, "cache_correct")) {
 			get_bool(ld, v, "cache_correct", &c->cache_correct);
 		} else if (!strcmp(key, "cache_incorrect")) {
@@ -572,8 +576,8 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 	}
 	if (c->title == NULL && c->slug)
 		c->title = strdup(c->slug);
-	if (c->no_bin && (c->setup || c->check || c->randomize))
-		ERR(ld, map, "challenge %s: setup, check and randomize need the tools of img: cmd", c->slug ? c->slug : "");
+	if (c->setup_killable && c->setup == NULL)
+		ERR(ld, map, "challenge %s: setup_killable without a setup script", c->slug ? c->slug : "");
 	if (exp_n && c->has_lines) {
 		char err[512];
 

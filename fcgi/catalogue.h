@@ -37,6 +37,7 @@ struct challenge {
 	char *author;
 	char *emoji;
 	bool no_bin;		/* img: cmd-no-bin */
+	bool setup_killable;	/* the command may signal setup's processes (a "kill it" task) */
 	bool cache_correct;
 	bool cache_incorrect;
 	unsigned line;		/* 1-based line where the entry starts */

@@ -44,6 +44,7 @@ static const struct conf_key keys[] = {
 	{ "redis", T_STR, F(redis), "127.0.0.1:6379", 0, 0 },
 	{ "redis_timeout_ms", T_INT, F(redis_timeout_ms), "250", 1, 60000 },
 	{ "verdict_ttl_s", T_INT, F(verdict_ttl_s), "2592000", 1, INT_MAX },
+	{ "transient_ttl_s", T_INT, F(transient_ttl_s), "120", 0, 3600 },
 	{ "cache_salt", T_STR, F(cache_salt), "", 0, 0 },
 	{ "cmd_max", T_SIZE, F(cmd_max), "1024", 1, 0 },
 	{ "query_max", T_SIZE, F(query_max), "8192", 64, 0 },

@@ -46,6 +46,7 @@ struct config {
 	char *redis;		/* unix:/path or host:port */
 	int redis_timeout_ms;
 	int verdict_ttl_s;
+	int transient_ttl_s;	/* nginx's cache time of a verdict that measured the machine */
 	char *cache_salt;	/* global cache-buster, part of every Redis key */
 
 	/* Requests */

@@ -30,11 +30,21 @@ char *sandbox_container_spec(const struct config *c, bool nobin)
 	json_object *labels = json_object_new_object(), *tmpfs = json_object_new_object();
 	json_object *ulimits = json_object_new_array(), *capdrop = json_object_new_array();
 	json_object *secopt = json_object_new_array(), *log = json_object_new_object();
+	json_object *capadd = json_object_new_array();
+	/*
+	 * The runner (PID 1) is root with only these: it copies and resets the
+	 * files, then drops every program it starts to the user (the command),
+	 * the judge (setup, randomize) or the user with CAP_DAC_READ_SEARCH (the
+	 * check), and trims their bounding set (runner/privs.c).
+	 */
+	static const char *const runner_caps[] = {
+		"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "KILL", "SETGID", "SETUID", "SETPCAP",
+	};
 	json_object *env = json_object_new_array();
-	char user[32], opts[160];
+	char user[8], opts[160];
 	char *out;
 
-	snprintf(user, sizeof(user), "%d:%d", c->sandbox_uid, c->sandbox_uid);
+	snprintf(user, sizeof(user), "0:0");
 	json_object_object_add(o, "Image", json_object_new_string(nobin ? c->image_nobin : c->image));
 	json_object_object_add(o, "User", json_object_new_string(user));
 	json_object_object_add(o, "Hostname", json_object_new_string("arena"));
@@ -67,6 +77,9 @@ char *sandbox_container_spec(const struct config *c, bool nobin)
 	json_object_object_add(tmpfs, "/var/challenges", json_object_new_string(opts));
 	snprintf(opts, sizeof(opts), "rw,exec,nosuid,nodev,size=%zu,mode=1777", c->tmpfs_size);
 	json_object_object_add(tmpfs, "/tmp", json_object_new_string(opts));
+	/* The judge's own: the snapshot the check compares with, the scripts' state. */
+	snprintf(opts, sizeof(opts), "rw,noexec,nosuid,nodev,size=%zu,mode=0755", c->tmpfs_size);
+	json_object_object_add(tmpfs, "/run/cmdarena", json_object_new_string(opts));
 	if (nobin) {
 		/* cmd-no-bin: empty read-only dirs over the binaries (/bin is a link to usr/bin). */
 		json_object_object_add(tmpfs, "/usr/bin", json_object_new_string("ro,nosuid,nodev,size=4k,mode=0755"));
@@ -84,6 +97,9 @@ char *sandbox_container_spec(const struct config *c, bool nobin)
 	json_object_object_add(hc, "Ulimits", ulimits);
 	json_object_array_add(capdrop, json_object_new_string("ALL"));
 	json_object_object_add(hc, "CapDrop", capdrop);
+	for (size_t i = 0; i < sizeof(runner_caps) / sizeof(runner_caps[0]); i++)
+		json_object_array_add(capadd, json_object_new_string(runner_caps[i]));
+	json_object_object_add(hc, "CapAdd", capadd);
 	json_object_array_add(secopt, json_object_new_string("no-new-privileges"));
 	json_object_object_add(hc, "SecurityOpt", secopt);
 	/* The runner is PID 1: it reaps zombies and cannot be killed from inside. */
@@ -200,6 +216,7 @@ int sandbox_parse_verdict(const char *line, size_t len, const char *nonce, size_
 	}
 	v->timed_out = json_object_object_get_ex(o, "timed_out", &m) && json_object_get_boolean(m);
 	v->truncated = json_object_object_get_ex(o, "truncated", &m) && json_object_get_boolean(m);
+	v->transient = json_object_object_get_ex(o, "transient", &m) && json_object_get_boolean(m);
 	if (v->correct) {
 		free(v->message);
 		v->message = NULL;

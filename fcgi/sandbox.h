@@ -32,6 +32,8 @@ struct verdict {
 	char *message;		/* NULL when correct */
 	bool timed_out;
 	bool truncated;
+	bool transient;		/* it measured the machine or the challenge, not the command:
+				 * kept for minutes at most, never a solution */
 };
 
 /* Parse and check the runner's answer. Returns 0, or -1 with a reason in err. */

@@ -250,6 +250,12 @@ static void execute_and_answer(struct worker *w, FCGX_Request *r, struct request
 	rl->layer = LAYER_EXECUTED;
 	body = verdict_reply_json(ch->slug, ch->version, &v, &blen);
 	ttl = cache_ttl(w, ch, v.correct);
+	/* A verdict that measured the machine is neither kept nor published (issue 11, rule 5). */
+	if (v.transient) {
+		store = false;
+		if (ttl > w->cfg->transient_ttl_s)
+			ttl = w->cfg->transient_ttl_s;
+	}
 	if (v.correct && store)
 		solutions_record(&w->vc, ch, cmd, len);
 	verdict_free(&v);

@@ -140,7 +140,7 @@ static void child(const struct exec_spec *spec, int out_fd, int err_fd)
 		out_fd = null_out;
 	if (dup2(out_fd, 1) < 0 || dup2(spec->stderr_to_null ? null_out : out_fd, 2) < 0)
 		goto fail;
-	if (chdir(spec->cwd) < 0)
+	if (privs_become(spec->privs) < 0 || chdir(spec->cwd) < 0)
 		goto fail;
 	execve(spec->path, (char *const *)spec->argv, (char *const *)spec->envp);
 fail:
@@ -406,7 +406,7 @@ int exec_kill_all(struct exec_ctx *ctx, long max_ms)
 }
 
 /* The session of a process, from /proc/PID/stat (field 6), or -1. */
-static pid_t session_of(pid_t pid)
+pid_t exec_session_of(pid_t pid)
 {
 	char path[64], buf[512], *p;
 	long sid;
@@ -429,8 +429,16 @@ static pid_t session_of(pid_t pid)
 	return (pid_t)sid;
 }
 
-/* As PID 1: SIGKILL every process outside keep_sid; returns how many were signalled. */
-static int kill_outside_session(pid_t keep_sid)
+static bool kept(pid_t sid, const pid_t *keep, size_t n_keep)
+{
+	for (size_t i = 0; i < n_keep; i++)
+		if (keep[i] > 0 && keep[i] == sid)
+			return true;
+	return false;
+}
+
+/* As PID 1: SIGKILL every process outside the kept sessions; returns how many were signalled. */
+static int kill_outside_sessions(const pid_t *keep, size_t n_keep)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -445,8 +453,8 @@ static int kill_outside_session(pid_t keep_sid)
 
 		if (*end != '\0' || pid <= 1 || pid == (long)getpid())
 			continue;
-		sid = session_of((pid_t)pid);
-		if (sid < 0 || (keep_sid > 0 && sid == keep_sid))
+		sid = exec_session_of((pid_t)pid);
+		if (sid < 0 || kept(sid, keep, n_keep))
 			continue;
 		kill((pid_t)pid, SIGKILL);
 		n++;
@@ -455,7 +463,7 @@ static int kill_outside_session(pid_t keep_sid)
 	return n;
 }
 
-int exec_kill_others(struct exec_ctx *ctx, pid_t keep_sid, long max_ms)
+int exec_kill_others(struct exec_ctx *ctx, const pid_t *keep, size_t n_keep, long max_ms)
 {
 	int64_t deadline = now_us() + (int64_t)max_ms * 1000;
 	bool pid1 = getpid() == 1;
@@ -465,10 +473,10 @@ int exec_kill_others(struct exec_ctx *ctx, pid_t keep_sid, long max_ms)
 		int signalled = 0;
 
 		if (pid1) {
-			signalled = kill_outside_session(keep_sid);
+			signalled = kill_outside_sessions(keep, n_keep);
 		} else {
 			for (size_t i = 0; i < ctx->n_groups; i++)
-				if (ctx->groups[i] != keep_sid && kill(-ctx->groups[i], SIGKILL) == 0)
+				if (!kept(ctx->groups[i], keep, n_keep) && kill(-ctx->groups[i], SIGKILL) == 0)
 					signalled++;
 		}
 		exec_reap(ctx);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "privs.h"
+
 #define EXEC_MAX_GROUPS 16
 
 /* What exec needs across runs: the SIGCHLD descriptor and the groups it started. */
@@ -31,6 +33,7 @@ struct exec_spec {
 	bool stderr_to_null;		/* capture stdout only */
 	bool new_session;		/* setsid() rather than a new process group */
 	bool kill_group_after;		/* kill what is left of the group when done */
+	enum privs privs;		/* who the program runs as (privs.h) */
 };
 
 struct exec_result {
@@ -67,13 +70,17 @@ void exec_reap(struct exec_ctx *ctx);
 int exec_kill_all(struct exec_ctx *ctx, long max_ms);
 
 /*
- * Kill every other process except those of session keep_sid (setup's, or 0
- * for none) and reap them, for at most max_ms: what the user's command left
- * running must not watch or disturb the check and randomize scripts. As PID 1
- * it walks /proc; elsewhere it kills the groups started here but keep_sid's.
- * Returns 0, or -1 when some were still alive at the end.
+ * Kill every other process except those of the sessions in keep[0..n_keep)
+ * (setup's, the helper processes') and reap them, for at most max_ms: what the
+ * user's command left running must not watch or disturb the check and
+ * randomize scripts. As PID 1 it walks /proc; elsewhere it kills the groups
+ * started here but the kept ones. Returns 0, or -1 when some were still alive
+ * at the end.
  */
-int exec_kill_others(struct exec_ctx *ctx, pid_t keep_sid, long max_ms);
+int exec_kill_others(struct exec_ctx *ctx, const pid_t *keep, size_t n_keep, long max_ms);
+
+/* The session of a process (from /proc), or -1. */
+pid_t exec_session_of(pid_t pid);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 long exec_now_ms(void);

@@ -138,22 +138,105 @@ static int parse_nonce(struct json_object *root, struct request *req, char *err,
 	return 0;
 }
 
-static int parse_cmd(struct json_object *root, struct request *req, char *err, size_t errlen)
+/* Decode one base64 command into a; what names it in errors. */
+static int decode_cmd(struct json_object *v, struct attempt *a, const char *what, char *err, size_t errlen)
 {
-	struct json_object *v;
 	size_t len;
 
-	if (member(root, "cmd_b64", json_type_string, &v, err, errlen) <= 0)
-		return fail(err, errlen, "\"cmd_b64\" must be a base64 string.");
-	req->cmd = (char *)base64_decode(json_object_get_string(v),
+	if (!json_object_is_type(v, json_type_string))
+		return fail(err, errlen, "%s must be a base64 string.", what);
+	a->cmd = (char *)base64_decode(json_object_get_string(v),
 	    (size_t)json_object_get_string_len(v), &len);
-	if (req->cmd == NULL)
-		return fail(err, errlen, "\"cmd_b64\" is not valid base64.");
-	req->cmd_len = len;
+	if (a->cmd == NULL)
+		return fail(err, errlen, "%s is not valid base64.", what);
+	a->len = len;
 	if (len == 0 || len > MAX_CMD_BYTES)
 		return fail(err, errlen, "The command must be 1 to %d bytes long.", MAX_CMD_BYTES);
-	if (memchr(req->cmd, '\0', len) != NULL)
+	if (memchr(a->cmd, '\0', len) != NULL)
 		return fail(err, errlen, "The command holds a NUL byte.");
+	return 0;
+}
+
+/* "cmd_b64": one command; or "attempts": an array of them (audit). Exactly one of the two. */
+static int parse_cmd(struct json_object *root, struct request *req, char *err, size_t errlen)
+{
+	struct json_object *v = NULL, *list = NULL;
+	size_t n;
+
+	if (member(root, "attempts", json_type_array, &list, err, errlen) < 0)
+		return -1;
+	if (list == NULL) {
+		if (member(root, "cmd_b64", json_type_string, &v, err, errlen) <= 0)
+			return fail(err, errlen, "\"cmd_b64\" must be a base64 string.");
+		req->attempts = calloc(1, sizeof(*req->attempts));
+		if (req->attempts == NULL)
+			return fail(err, errlen, "Out of memory.");
+		req->n_attempts = 1;
+		return decode_cmd(v, &req->attempts[0], "\"cmd_b64\"", err, errlen);
+	}
+	if (json_object_object_get_ex(root, "cmd_b64", &v) && v != NULL)
+		return fail(err, errlen, "\"cmd_b64\" and \"attempts\" exclude each other.");
+	n = json_object_array_length(list);
+	if (n == 0 || n > REQUEST_MAX_ATTEMPTS)
+		return fail(err, errlen, "\"attempts\" must hold 1 to %d commands.", REQUEST_MAX_ATTEMPTS);
+	req->attempts = calloc(n, sizeof(*req->attempts));
+	if (req->attempts == NULL)
+		return fail(err, errlen, "Out of memory.");
+	req->audit = true;
+	for (size_t i = 0; i < n; i++) {
+		req->n_attempts = i + 1;
+		if (decode_cmd(json_object_array_get_idx(list, i), &req->attempts[i], "An attempt",
+		    err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One helper: {"pid": 2..32767, "name": "...", "killable": bool}. */
+static int parse_helper(struct json_object *h, struct helper_spec *hs, char *err, size_t errlen)
+{
+	static const char allowed[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-";
+	struct json_object *name;
+	size_t len;
+
+	if (!json_object_is_type(h, json_type_object))
+		return fail(err, errlen, "Each helper must be an object.");
+	hs->pid = 0;
+	if (optional_int(h, "pid", 2, 32767, &hs->pid, err, errlen) < 0 ||
+	    optional_bool(h, "killable", &hs->killable, err, errlen) < 0)
+		return -1;
+	if (hs->pid == 0)
+		return fail(err, errlen, "A helper needs a \"pid\" from 2 to 32767.");
+	if (member(h, "name", json_type_string, &name, err, errlen) <= 0)
+		return fail(err, errlen, "A helper needs a \"name\".");
+	len = (size_t)json_object_get_string_len(name);
+	if (len == 0 || len > REQUEST_HELPER_NAME_MAX ||
+	    strspn(json_object_get_string(name), allowed) != len)
+		return fail(err, errlen, "A helper's name must be 1 to %d letters, digits, '_', '.', ':' or '-'.",
+		    REQUEST_HELPER_NAME_MAX);
+	memcpy(hs->name, json_object_get_string(name), len + 1);
+	return 0;
+}
+
+static int parse_helpers(struct json_object *root, struct request *req, char *err, size_t errlen)
+{
+	struct json_object *list;
+	int rc = member(root, "helpers", json_type_array, &list, err, errlen);
+	size_t n;
+
+	if (rc <= 0)
+		return rc;
+	n = json_object_array_length(list);
+	if (n > REQUEST_MAX_HELPERS)
+		return fail(err, errlen, "At most %d helpers.", REQUEST_MAX_HELPERS);
+	for (size_t i = 0; i < n; i++) {
+		if (parse_helper(json_object_array_get_idx(list, i), &req->helpers[i], err, errlen) < 0)
+			return -1;
+		if (i > 0 && req->helpers[i].pid <= req->helpers[i - 1].pid)
+			return fail(err, errlen, "Helpers must come in ascending order of pid.");
+		req->n_helpers = i + 1;
+	}
 	return 0;
 }
 
@@ -269,7 +352,9 @@ static int parse_root(struct json_object *root, struct request *req, char *err, 
 	    parse_expected(root, req, err, errlen) < 0 ||
 	    optional_string(root, "setup", &req->setup, err, errlen) < 0 ||
 	    optional_string(root, "check", &req->check, err, errlen) < 0 ||
-	    optional_string(root, "randomize", &req->randomize, err, errlen) < 0)
+	    optional_string(root, "randomize", &req->randomize, err, errlen) < 0 ||
+	    optional_bool(root, "setup_killable", &req->setup_killable, err, errlen) < 0 ||
+	    parse_helpers(root, req, err, errlen) < 0)
 		return -1;
 	if (req->lines_null && req->randomize == NULL)
 		return fail(err, errlen, "\"expected.lines\" may only be null with a randomize script.");
@@ -323,7 +408,9 @@ int request_parse(const char *text, size_t len, struct request *req, char *err, 
 
 void request_free(struct request *req)
 {
-	free(req->cmd);
+	for (size_t i = 0; i < req->n_attempts; i++)
+		free(req->attempts[i].cmd);
+	free(req->attempts);
 	free(req->dir);
 	expect_free(&req->expected);
 	free(req->setup);

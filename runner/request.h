@@ -12,11 +12,33 @@
 
 #define REQUEST_MAX_BYTES	(4 * 1024 * 1024)
 #define REQUEST_NONCE_MAX	64
+#define REQUEST_MAX_HELPERS	8
+#define REQUEST_HELPER_NAME_MAX	64
+#define REQUEST_MAX_ATTEMPTS	4096
+
+/* A helper process started at a fixed pid before setup (cmdchallenge's oops track). */
+struct helper_spec {
+	long pid;
+	char name[REQUEST_HELPER_NAME_MAX + 1];	/* its argv[0] */
+	bool killable;		/* the user's command may signal it */
+};
+
+/* One command to judge: the request's cmd_b64, or one of its audit attempts. */
+struct attempt {
+	char *cmd;		/* decoded bytes, NUL-terminated, no NUL inside */
+	size_t len;
+};
 
 struct request {
 	char nonce[REQUEST_NONCE_MAX + 1];
-	char *cmd;		/* decoded command bytes, NUL-terminated, no NUL inside */
-	size_t cmd_len;
+	/*
+	 * The commands: one (cmd_b64), or several (attempts, audit only: the
+	 * service never sends it), each judged as if alone, with the full reset
+	 * between them. The verdict line then holds "verdicts": [...].
+	 */
+	struct attempt *attempts;
+	size_t n_attempts;
+	bool audit;		/* the request used "attempts" */
 	char *dir;		/* challenge directory name */
 	long timeout_ms;	/* the user's command, all runs together */
 	long script_timeout_ms;	/* each setup, check and randomize script */
@@ -28,6 +50,9 @@ struct request {
 	char *setup;		/* NULL when absent */
 	char *check;
 	char *randomize;
+	bool setup_killable;	/* setup's processes may be signalled by the command */
+	struct helper_spec helpers[REQUEST_MAX_HELPERS];	/* ascending pids */
+	size_t n_helpers;
 };
 
 /*

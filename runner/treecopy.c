@@ -308,6 +308,65 @@ int treecopy_remove(const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+int treecopy_empty(const char *path, char *err, size_t errlen)
+{
+	int fd, rc;
+
+	fd = open(path, DIR_FLAGS);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : fail(err, errlen, "cannot open %s to empty it", path);
+	rc = remove_tree(fd, 0, err, errlen);
+	close(fd);
+	return rc;
+}
+
+struct owner {
+	uid_t uid;
+	gid_t gid;
+};
+
+static int chown_tree(int dir, int depth, const struct owner *o, char *err, size_t errlen);
+
+/* Give one entry of dir (and all below it) to the owner; links are changed, never followed. */
+static int chown_entry(int dir, const char *name, int depth, void *arg, char *err, size_t errlen)
+{
+	const struct owner *o = arg;
+	struct stat st;
+	int fd, rc;
+
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(err, errlen, "cannot stat %s", name);
+	if (fchownat(dir, name, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(err, errlen, "cannot change the owner of %s", name);
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	fd = openat(dir, name, DIR_FLAGS);
+	if (fd < 0)
+		return fail(err, errlen, "cannot open %s", name);
+	rc = chown_tree(fd, depth + 1, o, err, errlen);
+	close(fd);
+	return rc;
+}
+
+static int chown_tree(int dir, int depth, const struct owner *o, char *err, size_t errlen)
+{
+	return for_each_entry(dir, depth, "changing owners", chown_entry, (void *)o, err, errlen);
+}
+
+int treecopy_chown(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct owner o = { uid, gid };
+	int fd, rc;
+
+	fd = open(path, DIR_FLAGS);
+	if (fd < 0)
+		return fail(err, errlen, "cannot open %s", path);
+	rc = fchown(fd, uid, gid) < 0 ? fail(err, errlen, "cannot change the owner of %s", path) :
+	    chown_tree(fd, 0, &o, err, errlen);
+	close(fd);
+	return rc;
+}
+
 int treecopy_recopy(const char *src, const char *dst, char *err, size_t errlen)
 {
 	const char *slash = strrchr(dst, '/');

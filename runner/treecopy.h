@@ -6,6 +6,7 @@
 #define CMDARENA_TREECOPY_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Copy the directory tree src to dst (which must not exist; its parent must):
@@ -20,6 +21,12 @@ int treecopy_copy(const char *src, const char *dst, char *err, size_t errlen);
  * Returns 0, or -1 with a sentence in err.
  */
 int treecopy_remove(const char *path, char *err, size_t errlen);
+
+/* Remove everything inside the directory path, but not path itself (no directory is fine). */
+int treecopy_empty(const char *path, char *err, size_t errlen);
+
+/* Give the tree at path (path included) to uid:gid, never following a link. */
+int treecopy_chown(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /*
  * Replace dst with a fresh copy of src: remove dst, or when that fails (a tree

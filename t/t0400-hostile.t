@@ -178,10 +178,14 @@ subtest 'docker inspect of a running pooled container shows every limit' => sub 
             is($ul{$name}{Hard}, $want, "$variant: ulimit $name hard $want");
         }
         is_deeply($hc->{CapDrop}, ['ALL'], "$variant: CapDrop ALL");
-        is_deeply($hc->{CapAdd} // [], [], "$variant: no capability added");
+        # Only the runner (PID 1) holds these; it drops every program it starts (runner/privs.c).
+        is_deeply([sort map { s/^CAP_//r } @{ $hc->{CapAdd} // [] }],
+            [qw(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER KILL SETGID SETPCAP SETUID)],
+            "$variant: only the runner's capabilities added");
         ok((grep { /^no-new-privileges(?::true)?$/ } @{ $hc->{SecurityOpt} // [] }), "$variant: no-new-privileges");
         is($hc->{Privileged}, JSON::PP::false, "$variant: not privileged");
-        is($cf->{User}, "$LIMIT{uid}:$LIMIT{uid}", "$variant: runs as uid $LIMIT{uid}");
+        is($cf->{User}, "0:0", "$variant: the runner starts as root, the command runs as uid $LIMIT{uid} (below)");
+        like($hc->{Tmpfs}{'/run/cmdarena'} // '', qr/(?:^|,)noexec(?:,|$)/, "$variant: the judge's area is a noexec tmpfs");
         # The runner is the init (PID 1, reaps zombies): Docker's own init is not wanted.
         ok(!$hc->{Init}, "$variant: no docker-init: the runner is PID 1");
         like(join(' ', @{ $cf->{Entrypoint} // [] }, $i->{Path} // ''), qr{cmdarena-runner}, "$variant: the entrypoint is the runner");

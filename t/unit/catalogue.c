@@ -65,7 +65,7 @@ int main(void)
 	    "- slug: third_regex\n  version: 1\n  description: d\n  example: date\n"
 	    "  expected_output:\n    regex: true\n    lines: ['\\d+ \\w+?']\n"
 	    "- slug: nobin\n  version: 2\n  description: d\n  example: echo *\n  img: cmd-no-bin\n"
-	    "  expected_output:\n    lines: []\n");
+	    "  expected_output:\n    lines: []\n  setup: sleep 9 &\n  setup_killable: true\n  check: pass\n");
 	is_int(catalogue_load(&cat, dir, &rep), 0, "a full catalogue loads");
 	if (!is_int(rep.warnings, 0, "without warnings"))
 		diag("%s", rep.text.buf);
@@ -89,6 +89,9 @@ int main(void)
 	ok(c && strstr(c->runner_spec, "\"expected\":null") != NULL, "its runner spec has no expected lines");
 	c = catalogue_find(&cat, "nobin");
 	ok(c && c->no_bin && c->has_lines && c->expect.n_lines == 0, "cmd-no-bin with lines: [] (no output expected)");
+	ok(c && c->check && c->setup, "cmd-no-bin challenges may have scripts (they get the judge's tools)");
+	ok(c && c->setup_killable && strstr(c->runner_spec, "\"setup_killable\":true") != NULL,
+	    "setup_killable reaches the runner spec");
 	ok(catalogue_find(&cat, "nope") == NULL, "an unknown slug is not found");
 	json = catalogue_public_json(&cat);
 	ok(json && strstr(json, "\"slug\": \"first\"") != NULL, "the public JSON lists the challenges");
@@ -127,7 +130,7 @@ int main(void)
 	refuses("- slug: a\n  version: 1\n  description: d\n  example: e\n  expected_output:\n    order: maybe\n    lines: ['a']\n",
 	    "expected_output.order must be true or false", "a bad boolean");
 	refuses(OK_ENTRY "  img: alpine\n", "img must be cmd or cmd-no-bin", "an unknown img");
-	refuses(OK_ENTRY "  img: cmd-no-bin\n  check: test -f x\n", "need the tools of img: cmd", "a check on cmd-no-bin");
+	refuses(OK_ENTRY "  setup_killable: true\n", "setup_killable without a setup script", "setup_killable alone");
 	refuses(OK_ENTRY "  version: 2\n", "field version is given twice (first at line 2)", "a repeated field");
 	/* Found by t/fuzz/catalogue.c: a repeated field used to overwrite (and leak) the first one. */
 	refuses(OK_ENTRY "  example: echo b\n  expected_output:\n    lines: ['b']\n  tags: [x]\n  tags: [y]\n",
