@@ -239,13 +239,14 @@ done:
 }
 
 /* Judge cmds[0..n): by chunks in shared containers, or one container each when the challenge needs it. */
-static void judge(CURL *h, const struct audit_ctx *ctx, const struct challenge *ch, char *const *cmds, size_t n,
+static size_t judge(CURL *h, const struct audit_ctx *ctx, const struct challenge *ch, char *const *cmds, size_t n,
     size_t cap, struct audit_verdict *out)
 {
-	size_t chunk = audit_needs_own_containers(ch) ? 1 : AUDIT_CHUNK;
+	size_t chunk = audit_needs_own_containers(ch) ? 1 : AUDIT_CHUNK, containers = 0;
 
-	for (size_t i = 0; i < n; i += chunk)
+	for (size_t i = 0; i < n; i += chunk, containers++)
 		judge_in_one(h, ctx, ch, cmds + i, n - i < chunk ? n - i : chunk, cap, out + i);
+	return containers;
 }
 
 /* ---- one challenge -------------------------------------------------------------------------- */
@@ -258,6 +259,7 @@ struct result {
 	char *label_owned;
 	char *cmd;		/* the command (owned) */
 	const char *reason;	/* skip or allowance reason */
+	char *reason_owned;
 	char *error;
 	struct verdict v;	/* the verdict judged correct (forged) */
 	size_t judged, correct;	/* expected failures: how many times, how many correct */
@@ -271,11 +273,13 @@ struct task {
 	struct result *res;
 	size_t n_res;
 	double seconds;
+	size_t attempts, containers;
 };
 
 static void result_free(struct result *r)
 {
 	free(r->label_owned);
+	free(r->reason_owned);
 	free(r->cmd);
 	free(r->error);
 	verdict_free(&r->v);
@@ -362,7 +366,8 @@ static int audit_one(CURL *h, const struct audit_ctx *ctx, struct task *t)
 	av = calloc(n_first, sizeof(*av));
 	if (av == NULL)
 		goto out;
-	judge(h, ctx, ch, first, n_first, ctx->cfg->output_cap, av);
+	t->containers += judge(h, ctx, ch, first, n_first, ctx->cfg->output_cap, av);
+	t->attempts += n_first;
 	if (av[0].ran && av[0].v.correct) {
 		t->example_ok = true;
 		t->example_v = av[0].v;
@@ -418,6 +423,17 @@ static int audit_one(CURL *h, const struct audit_ctx *ctx, struct task *t)
 			r->reason = allowed;
 			continue;
 		}
+		if (st->covered_by && (allowed = challenge_audit_allowed(ch, st->covered_by)) != NULL) {
+			struct strbuf why_sb = STRBUF_INIT;
+
+			if (sb_adds(&why_sb, st->covered_by) | sb_adds(&why_sb, " is allowed: ") | sb_adds(&why_sb, allowed)) {
+				sb_free(&why_sb);
+				goto out;
+			}
+			r->kind = RES_ALLOWED;
+			r->reason = r->reason_owned = sb_detach(&why_sb, NULL);
+			continue;
+		}
 		b = audit_build(st, &in, &cmd, &why);
 		if (b < 0)
 			goto out;
@@ -440,7 +456,8 @@ static int audit_one(CURL *h, const struct audit_ctx *ctx, struct task *t)
 		av = calloc(n_second, sizeof(*av));
 		if (av == NULL)
 			goto out;
-		judge(h, ctx, ch, second, n_second, audit_cap(ctx->cfg, in.run1_len), av);
+		t->containers += judge(h, ctx, ch, second, n_second, audit_cap(ctx->cfg, in.run1_len), av);
+		t->attempts += n_second;
 		for (size_t i = 0; i < n_second; i++)
 			count(&t->res[second_of[i]], &av[i]);
 		for (size_t i = 0; i < n_second; i++)
@@ -569,6 +586,7 @@ struct audit_run {
 	size_t n, next, done;
 	pthread_mutex_t mu;
 	bool progress;
+	bool times;	/* CMDARENA_AUDIT_TIMES: each challenge's attempts and time on stderr */
 };
 
 static void *audit_worker(void *arg)
@@ -594,6 +612,9 @@ static void *audit_worker(void *arg)
 		run->done++;
 		if (run->progress)
 			fprintf(stderr, "\r[%zu/%zu] %-40s", run->done, run->n, t->ch->slug);
+		if (run->times)
+			fprintf(stderr, "%s: %zu attempts in %zu container(s), %.1f s\n", t->ch->slug, t->attempts,
+			    t->containers, t->seconds);
 		pthread_mutex_unlock(&run->mu);
 	}
 	if (h)
@@ -643,6 +664,7 @@ int audit_main(const struct config *cfg, const struct catalogue *cat, const stru
 		if (selected(&cat->v[i], slugs, n_slugs))
 			run.tasks[run.n++].ch = &cat->v[i];
 	run.progress = isatty(STDERR_FILENO) || getenv("CMDARENA_PROGRESS");
+	run.times = getenv("CMDARENA_AUDIT_TIMES") != NULL;
 	fprintf(stderr, "auditing %zu challenge(s) with %zu strategies, %d in parallel\n", run.n, audit_n_strategies, jobs);
 	pthread_mutex_init(&run.mu, NULL);
 	for (int i = 0; i < jobs; i++)

@@ -61,6 +61,11 @@ struct audit_strategy {
 	const char *what;	/* one sentence */
 	unsigned needs;
 	int (*build)(const struct audit_input *in, struct strbuf *cmd);
+	/*
+	 * "replay" for the strategies that print the hard-coded answer (plus some sabotage): where
+	 * audit_allow allows replay (the answer is a constant), they can tell nothing and are allowed too.
+	 */
+	const char *covered_by;
 };
 
 extern const struct audit_strategy audit_strategies[];

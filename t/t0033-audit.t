@@ -53,16 +53,21 @@ my $ef = $line{'weak_count: expected failure 1'};
 ok($ef && !$ef->{ok} && $ef->{text} =~ /judged correct \((\d+) of (\d+)\)$/ && $2 >= 20,
     'weak_count: an expected failure right on one draw in two is found across 20 randomizations')
     or diag explain $ef;
-my @sound = grep { $_->{text} =~ / - (strong_copy|wipe_all): / } @{ $fx->{tests} };
-cmp_ok(scalar @sound, '>=', 2 * 17, 'the sound challenges were attacked with every strategy');
+my @sound = grep { $_->{text} =~ / - (strong_copy|wipe_all|constant): / } @{ $fx->{tests} };
+cmp_ok(scalar @sound, '>=', 3 * 17, 'the sound challenges were attacked with every strategy');
 is_deeply([ map { $_->{text} } grep { !$_->{ok} } @sound ], [], 'and nothing forged them')
     or diag join "\n", map { $_->{text} . "\n" . $_->{diag} } grep { !$_->{ok} } @sound;
 my $allowed = $line{'wipe_all: delete_everything'};
 ok($allowed && $allowed->{ok} && $allowed->{text} =~ /# SKIP allowed: deleting everything is the task$/,
     'wipe_all: the allowed strategy is skipped with its reason') or diag explain $allowed;
+my $covered = $line{'constant: kill_replay'};
+ok($covered && $covered->{ok} && $covered->{text} =~ /# SKIP allowed: replay is allowed: the answer is the constant the task names$/,
+    'constant: allowing replay allows the strategies that print the hard-coded answer') or diag explain $covered;
+ok($line{'constant: print_nothing'} && $line{'constant: print_nothing'}{ok} && !$line{'constant: print_nothing'}{skip},
+    'but not the others');
 my $strong_ef = $line{'strong_copy: expected failure 2'};
 ok($strong_ef && $strong_ef->{ok}, 'strong_copy: its expected failures are judged incorrect');
-like($fx->{summary}, qr/^# audit: 4 challenge\(s\), \d+ tests: .* [1-9]\d* forged/, 'the summary counts the forgeries');
+like($fx->{summary}, qr/^# audit: 5 challenge\(s\), \d+ tests: .* [1-9]\d* forged/, 'the summary counts the forgeries');
 
 # The shipped catalogue: clean.
 my $t0 = time;

@@ -62,6 +62,12 @@ static void test_names(void)
 		same = strcmp(audit_strategies[i].name, audit_strategy_names[i]) == 0 && audit_strategies[i].what &&
 		    audit_strategies[i].build;
 	ok(same, "the table and the names the loader knows are the same list, in the same order");
+	same = true;
+	for (size_t i = 0; i < audit_n_strategies; i++)
+		if (audit_strategies[i].covered_by && (!audit_strategy_known(audit_strategies[i].covered_by) ||
+		    !(audit_strategies[i].needs & (AUDIT_NEED_RUN1 | AUDIT_NEED_LINES))))
+			same = false;
+	ok(same, "a strategy covered by another names a strategy, and prints a hard-coded answer");
 	ok(audit_strategy_known("delete_everything") && !audit_strategy_known("delete") && !audit_strategy_known(""),
 	    "audit_strategy_known");
 }
