@@ -28,9 +28,10 @@
 /* What the probe learnt of the layout the example leaves (audit_probe_command). */
 struct audit_probe {
 	bool known;
-	long entries;		/* everything under the working directory */
-	long files;		/* regular files */
-	long nonempty;		/* regular files of at least one byte */
+	long entries;		/* entries the example touched (made, changed, moved, chmodded: newer ctime) */
+	long files;		/* regular files it touched */
+	long nonempty;		/* ... of at least one byte */
+	long left_nonempty;	/* regular files of at least one byte it leaves, touched or not */
 	bool changed;		/* the example changed the tree (names, kinds, sizes, modes, mtimes, bytes) */
 };
 
@@ -49,11 +50,12 @@ enum audit_need {
 	AUDIT_NEED_TOOLS = 1 << 0,	/* programs: not on cmd-no-bin */
 	AUDIT_NEED_CHECK = 1 << 1,	/* the files decide only through a check */
 	AUDIT_NEED_CHANGE = 1 << 2,	/* the example changes the files */
-	AUDIT_NEED_ENTRIES = 1 << 3,	/* the example leaves something */
+	AUDIT_NEED_ENTRIES = 1 << 3,	/* the example touches an entry it leaves */
 	AUDIT_NEED_FILES = 1 << 4,	/* ... a regular file */
 	AUDIT_NEED_NONEMPTY = 1 << 5,	/* ... a regular file with bytes */
 	AUDIT_NEED_LINES = 1 << 6,	/* the challenge has expected lines */
 	AUDIT_NEED_RUN1 = 1 << 7,	/* the example's run-1 output */
+	AUDIT_NEED_LEFT_NONEMPTY = 1 << 8,	/* the example leaves a regular file with bytes */
 };
 
 struct audit_strategy {
@@ -80,7 +82,11 @@ int audit_quote(struct strbuf *sb, const char *s, size_t len);
  */
 int audit_build(const struct audit_strategy *s, const struct audit_input *in, struct strbuf *cmd, const char **why);
 
-/* The probe: run the example, print one line "cmdarena-audit-probe ENTRIES FILES NONEMPTY same|changed". */
+/*
+ * The probe: run the example, print one line
+ * "cmdarena-audit-probe ENTRIES FILES NONEMPTY LEFT_NONEMPTY same|changed" (what it touched and
+ * left, the non-empty files it leaves, and whether the tree differs at all afterwards).
+ */
 int audit_probe_command(const struct challenge *ch, struct strbuf *cmd);
 /* Find and read that line in a run's output. Returns 0, or -1 when it is not there. */
 int audit_parse_probe(const char *out, size_t len, struct audit_probe *p);

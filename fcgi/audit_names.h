@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define AUDIT_STRATEGY_LIST(X) \
-	X(empty_files) X(delete_everything) X(replace_empty) X(empty_layout) X(kill_replay) \
+	X(empty_files) X(delete_everything) X(replace_empty) X(empty_layout) X(empty_touched) X(kill_replay) \
 	X(expected_lines) X(second_run) X(exhaust_pids) X(close_stdout) X(chmod_blind) \
 	X(fill_tmpfs) X(symlink_dirs) X(symlink_files) X(print_nothing) X(replay) X(example_in_copy)
 

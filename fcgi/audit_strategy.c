@@ -32,6 +32,16 @@ static int add_example(struct strbuf *sb, const struct challenge *ch)
 	return sb_adds(sb, "(\n") | sb_adds(sb, ch->example) | sb_adds(sb, "\n)\n");
 }
 
+/*
+ * A mark in time, then the example: what it touched (made, changed, moved, chmodded) has a newer
+ * ctime than the mark (find -cnewer). The pause outlasts the file system's clock granularity.
+ */
+#define MARK "/tmp/.cmdarena-audit-mark"
+static int add_marked_example(struct strbuf *sb, const struct challenge *ch)
+{
+	return sb_adds(sb, ": >" MARK "; sleep 0.02\n") | add_example(sb, ch);
+}
+
 /* Print exactly what the example printed in run 1. */
 static int add_replay(struct strbuf *sb, const struct audit_input *in)
 {
@@ -67,6 +77,13 @@ static int empty_layout(const struct audit_input *in, struct strbuf *sb)
 	return add_example(sb, in->ch) |
 	    sb_adds(sb, "find . -type f ! -perm -u+w -exec chmod u+w -- {} + 2>/dev/null\n"
 	    "find . -type f -exec truncate -s 0 -- {} + 2>/dev/null\ntrue\n");
+}
+
+static int empty_touched(const struct audit_input *in, struct strbuf *sb)
+{
+	return add_marked_example(sb, in->ch) |
+	    sb_adds(sb, "find . -type f -cnewer " MARK " ! -perm -u+w -exec chmod u+w -- {} + 2>/dev/null\n"
+	    "find . -type f -cnewer " MARK " -exec truncate -s 0 -- {} + 2>/dev/null\ntrue\n");
 }
 
 static int kill_replay(const struct audit_input *in, struct strbuf *sb)
@@ -145,22 +162,22 @@ static int fill_tmpfs(const struct audit_input *in, struct strbuf *sb)
 	    add_replay(sb, in);
 }
 
-/* Do the task, then put each top-level entry it leaves in /tmp and a symlink to it in its place. */
+/* Do the task, then put each top-level entry holding what it touched in /tmp, a symlink to it in its place. */
 static int symlink_dirs(const struct audit_input *in, struct strbuf *sb)
 {
-	return add_example(sb, in->ch) |
+	return add_marked_example(sb, in->ch) |
 	    sb_adds(sb, "c=/tmp/.cmdarena-audit-copies; mkdir -p \"$c\"\n"
 	    "shopt -s dotglob nullglob\n"
-	    "for e in *; do cp -a -- \"$e\" \"$c/\" && chmod -R u+rwx -- \"$e\" 2>/dev/null; rm -rf -- \"$e\" && ln -s -- \"$c/$e\" \"$e\"; done\n"
+	    "for e in *; do [ -n \"$(find \"$e\" -cnewer " MARK " -print -quit 2>/dev/null)\" ] || continue; cp -a -- \"$e\" \"$c/\" && chmod -R u+rwx -- \"$e\" 2>/dev/null; rm -rf -- \"$e\" && ln -s -- \"$c/$e\" \"$e\"; done\n"
 	    "true\n");
 }
 
-/* Do the task, then replace every regular file it leaves with a symlink to a copy in /tmp. */
+/* Do the task, then replace every regular file it touched with a symlink to a copy in /tmp. */
 static int symlink_files(const struct audit_input *in, struct strbuf *sb)
 {
-	return add_example(sb, in->ch) |
+	return add_marked_example(sb, in->ch) |
 	    sb_adds(sb, "c=/tmp/.cmdarena-audit-files\n"
-	    "find . -type f -print0 | while IFS= read -r -d '' f; do\n"
+	    "find . -type f -cnewer " MARK " -print0 | while IFS= read -r -d '' f; do\n"
 	    "mkdir -p \"$c/${f%/*}\" && cp -a -- \"$f\" \"$c/$f\" && rm -f -- \"$f\" && ln -s -- \"$c/$f\" \"$f\"\n"
 	    "done\ntrue\n");
 }
@@ -192,7 +209,9 @@ const struct audit_strategy audit_strategies[] = {
 	{ "delete_everything", "delete everything in the working copy, hidden entries included", T, delete_everything, NULL },
 	{ "replace_empty", "replace each file with a new empty file of the same name", T, replace_empty, NULL },
 	{ "empty_layout", "run the example, then empty every file it leaves (the expected layout, no content)",
-	    T | C | CH | AUDIT_NEED_NONEMPTY, empty_layout, NULL },
+	    T | C | CH | AUDIT_NEED_LEFT_NONEMPTY, empty_layout, NULL },
+	{ "empty_touched", "run the example, then empty every file it touched (made, changed, moved, chmodded)",
+	    T | C | CH | AUDIT_NEED_NONEMPTY, empty_touched, NULL },
 	{ "kill_replay", "kill every process, then print what the example printed in run 1", R, kill_replay, "replay" },
 	{ "expected_lines", "print the challenge's expected_output lines verbatim", AUDIT_NEED_LINES, expected_lines, "replay" },
 	{ "second_run", "mark /tmp, $HOME and /dev/shm, kill every process and replay run 1; print nothing when a "
@@ -235,10 +254,12 @@ static const char *unmet(unsigned needs, const struct audit_input *in)
 	if ((needs & AUDIT_NEED_CHANGE) && !p->changed)
 		return "the example changes no file";
 	if ((needs & AUDIT_NEED_ENTRIES) && p->entries == 0)
-		return "the example leaves nothing";
+		return "the example touches nothing it leaves";
 	if ((needs & AUDIT_NEED_FILES) && p->files == 0)
-		return "the example leaves no regular file";
+		return "the example touches no regular file it leaves";
 	if ((needs & AUDIT_NEED_NONEMPTY) && p->nonempty == 0)
+		return "the example touches no non-empty file";
+	if ((needs & AUDIT_NEED_LEFT_NONEMPTY) && p->left_nonempty == 0)
 		return "the example leaves only empty files";
 	return NULL;
 }
@@ -265,11 +286,15 @@ int audit_probe_command(const struct challenge *ch, struct strbuf *cmd)
 	    "find . -printf '%P %y %s %m %T@ %l\\n' 2>/dev/null | LC_ALL=C sort | cksum\n"
 	    "find . -type f -exec cat -- {} + 2>/dev/null | cksum\n"
 	    "}\n"
-	    "cmdarena_audit_before=$(cmdarena_audit_state)\n") |
-	    sb_adds(cmd, "(\n") | sb_adds(cmd, ch->example) | sb_adds(cmd, "\n) >/dev/null 2>&1 </dev/null\n") |
+	    "cmdarena_audit_before=$(cmdarena_audit_state)\n"
+	    ": >" MARK "; sleep 0.02\n(\n") | sb_adds(cmd, ch->example) |
+	    sb_adds(cmd, "\n) >/dev/null 2>&1 </dev/null\n") |
 	    sb_adds(cmd, "cmdarena_audit_after=$(cmdarena_audit_state)\n"
-	    "printf 'cmdarena-audit-probe %s %s %s %s\\n' \"$(find . -mindepth 1 2>/dev/null | wc -l)\" "
-	    "\"$(find . -type f 2>/dev/null | wc -l)\" \"$(find . -type f -size +0c 2>/dev/null | wc -l)\" "
+	    "printf 'cmdarena-audit-probe %s %s %s %s %s\\n' "
+	    "\"$(find . -mindepth 1 -cnewer " MARK " 2>/dev/null | wc -l)\" "
+	    "\"$(find . -type f -cnewer " MARK " 2>/dev/null | wc -l)\" "
+	    "\"$(find . -type f -cnewer " MARK " -size +0c 2>/dev/null | wc -l)\" "
+	    "\"$(find . -type f -size +0c 2>/dev/null | wc -l)\" "
 	    "\"$([[ $cmdarena_audit_before == \"$cmdarena_audit_after\" ]] && echo same || echo changed)\"\n");
 }
 
@@ -287,8 +312,9 @@ int audit_parse_probe(const char *out, size_t len, struct audit_probe *p)
 		if (n > strlen(tag) && n < sizeof(line) && memcmp(s, tag, strlen(tag)) == 0) {
 			memcpy(line, s, n);
 			line[n] = '\0';
-			if (sscanf(line + strlen(tag), "%ld %ld %ld %15s", &p->entries, &p->files, &p->nonempty, word) == 4 &&
-			    p->entries >= 0 && p->files >= 0 && p->nonempty >= 0 &&
+			if (sscanf(line + strlen(tag), "%ld %ld %ld %ld %15s", &p->entries, &p->files, &p->nonempty,
+			    &p->left_nonempty, word) == 5 && p->entries >= 0 && p->files >= 0 && p->nonempty >= 0 &&
+			    p->left_nonempty >= 0 &&
 			    (strcmp(word, "same") == 0 || strcmp(word, "changed") == 0)) {
 				p->changed = strcmp(word, "changed") == 0;
 				p->known = true;

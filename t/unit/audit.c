@@ -106,15 +106,15 @@ static void test_quote(void)
 static void test_probe(void)
 {
 	struct audit_probe p;
-	const char *out = "noise\ncmdarena-audit-probe 7 3 2 changed\nmore\n";
+	const char *out = "noise\ncmdarena-audit-probe 7 3 2 5 changed\nmore\n";
 
 	is_int(audit_parse_probe(out, strlen(out), &p), 0, "the probe line is found among other output");
-	ok(p.known && p.entries == 7 && p.files == 3 && p.nonempty == 2 && p.changed, "and read");
-	out = "cmdarena-audit-probe 0 0 0 same";
+	ok(p.known && p.entries == 7 && p.files == 3 && p.nonempty == 2 && p.left_nonempty == 5 && p.changed, "and read");
+	out = "cmdarena-audit-probe 0 0 0 0 same";
 	ok(audit_parse_probe(out, strlen(out), &p) == 0 && p.known && !p.changed && p.entries == 0, "same, no newline");
-	out = "cmdarena-audit-probe 1 2 x changed\n";
+	out = "cmdarena-audit-probe 1 2 x 4 changed\n";
 	ok(audit_parse_probe(out, strlen(out), &p) < 0 && !p.known, "a mangled line is not trusted");
-	out = "cmdarena-audit-probe 1 2 3 maybe\n";
+	out = "cmdarena-audit-probe 1 2 3 4 maybe\n";
 	ok(audit_parse_probe(out, strlen(out), &p) < 0 && !p.known, "nor an unknown word");
 	ok(audit_parse_probe("", 0, &p) < 0 && !p.known, "no output: unknown");
 }
@@ -188,22 +188,36 @@ static void test_strategies(void)
 	free(cmd);
 
 	/* The example runs as written: a heredoc, in a subshell. */
-	cmd = build_all(&cat, "files", &in, "empty_layout", &why);
-	ok(cmd != NULL, "empty_layout on a challenge with a check (probe unknown: tried)");
+	cmd = build_all(&cat, "files", &in, "empty_touched", &why);
+	ok(cmd != NULL, "empty_touched on a challenge with a check (probe unknown: tried)");
 	if (cmd) {
-		char path[128];
+		char path[128], keep[128];
 		struct stat st;
+		FILE *f;
 
+		snprintf(keep, sizeof(keep), "%s/keep.txt", dir);
+		f = fopen(keep, "w");
+		fputs("untouched\n", f);
+		fclose(f);
 		bash(cmd, false, &out);
 		free(out);
 		snprintf(path, sizeof(path), "%s/out.txt", dir);
-		ok(stat(path, &st) == 0 && st.st_size == 0, "it ran the example, then emptied what it left");
+		ok(stat(path, &st) == 0 && st.st_size == 0, "it ran the example, then emptied what it made");
+		ok(stat(keep, &st) == 0 && st.st_size == 10, "but not a file the example did not touch");
 		unlink(path);
+		unlink(keep);
 	}
 	free(cmd);
-	in.probe = (struct audit_probe){ .known = true, .entries = 2, .files = 2, .nonempty = 0, .changed = true };
+	in.probe = (struct audit_probe){ .known = true, .entries = 2, .files = 2, .nonempty = 0, .left_nonempty = 3,
+	    .changed = true };
+	cmd = build_all(&cat, "files", &in, "empty_touched", &why);
+	ok(cmd == NULL && why && strstr(why, "no non-empty file"), "empty_touched skipped when the example touches no non-empty file");
 	cmd = build_all(&cat, "files", &in, "empty_layout", &why);
-	ok(cmd == NULL && why && strstr(why, "only empty files"), "skipped when the example leaves only empty files");
+	ok(cmd != NULL, "empty_layout still built: it leaves non-empty files");
+	free(cmd);
+	in.probe.left_nonempty = 0;
+	cmd = build_all(&cat, "files", &in, "empty_layout", &why);
+	ok(cmd == NULL && why && strstr(why, "only empty files"), "empty_layout skipped when the example leaves only empty files");
 	cmd = build_all(&cat, "files", &in, "symlink_files", &why);
 	ok(cmd != NULL, "symlink_files still built");
 	free(cmd);
@@ -385,6 +399,7 @@ int main(void)
 		snprintf(path, sizeof(path), "%s/challenges.yaml", dir);
 		unlink(path);
 		rmdir(dir);
+		unlink("/tmp/.cmdarena-audit-mark");
 	}
 	return tap_done();
 }
