@@ -185,34 +185,109 @@ struct audit_ctx {
 	const struct engine *engine;
 };
 
-/* One container judges cmds[0..n): out[0..n) gets a verdict or an error for each. */
+/* Create and start a sandbox container for ch: its runner then waits for a request on stdin. */
+static int container_up(CURL *h, const struct audit_ctx *ctx, const struct challenge *ch, char id[DOCKER_ID_MAX + 1],
+    char *err, size_t errlen)
+{
+	struct docker_error derr = { 0, "" };
+	char *spec = sandbox_container_spec(ctx->cfg, ch->no_bin);
+	int rc = -1;
+
+	if (spec == NULL)
+		snprintf(err, errlen, "out of memory");
+	else if (docker_create(h, ctx->engine, spec, id, 30000L, &derr) < 0)
+		snprintf(err, errlen, "create: %.500s", derr.message);
+	else if (docker_start(h, ctx->engine, id, 30000L, &derr) < 0) {
+		snprintf(err, errlen, "start: %.500s", derr.message);
+		docker_remove(h, ctx->engine, id, 30000L, &derr);
+	} else {
+		rc = 0;
+	}
+	free(spec);
+	return rc;
+}
+
+/*
+ * A container made ready in the background while the challenge's first request is judged, so the
+ * second request does not wait for create and start.
+ */
+struct spare {
+	const struct audit_ctx *ctx;
+	const struct challenge *ch;
+	char id[DOCKER_ID_MAX + 1];
+	bool up;		/* ready and not yet handed over */
+	bool running;		/* the thread making it is to be joined */
+	pthread_t thread;
+};
+
+static void *spare_make(void *arg)
+{
+	struct spare *sp = arg;
+	CURL *h = curl_easy_init();
+	char err[600];
+
+	sp->up = h && container_up(h, sp->ctx, sp->ch, sp->id, err, sizeof(err)) == 0;
+	if (h)
+		curl_easy_cleanup(h);
+	return NULL;
+}
+
+static void spare_start(struct spare *sp, const struct audit_ctx *ctx, const struct challenge *ch)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->ctx = ctx;
+	sp->ch = ch;
+	sp->running = pthread_create(&sp->thread, NULL, spare_make, sp) == 0;
+}
+
+/* Wait for the spare; its id when it is ready (the caller then owns the container), else NULL. */
+static const char *spare_take(struct spare *sp)
+{
+	if (sp->running)
+		pthread_join(sp->thread, NULL);
+	sp->running = false;
+	if (!sp->up)
+		return NULL;
+	sp->up = false;
+	return sp->id;
+}
+
+static void spare_discard(CURL *h, struct spare *sp)
+{
+	struct docker_error derr = { 0, "" };
+	const char *id = spare_take(sp);
+
+	if (id && docker_remove(h, sp->ctx->engine, id, 30000L, &derr) < 0)
+		fprintf(stderr, "warning: %s\n", derr.message);
+}
+
+/*
+ * One container judges cmds[0..n): out[0..n) gets a verdict or an error for each. ready: a container
+ * already started for ch (this call removes it), or NULL to make one.
+ */
 static void judge_in_one(CURL *h, const struct audit_ctx *ctx, const struct challenge *ch, char *const *cmds,
-    size_t n, size_t cap, struct audit_verdict *out)
+    size_t n, size_t cap, struct audit_verdict *out, const char *ready)
 {
 	char id[DOCKER_ID_MAX + 1], nonce[NONCE_LEN + 1], err[600];
 	struct docker_error derr = { 0, "" };
 	struct strbuf line = STRBUF_INIT;
 	size_t reqlen = 0;
-	char *spec = sandbox_container_spec(ctx->cfg, ch->no_bin);
 	char *req = audit_request(ctx->cfg, ch, cmds, n, cap, nonce, &reqlen);
 	long long deadline = monotonic_ms() + (long long)n * ctx->cfg->hard_deadline_ms + 30000;
 	enum attach_status st;
 
 	err[0] = '\0';
 	memset(out, 0, n * sizeof(*out));
-	if (spec == NULL || req == NULL) {
+	if (ready)
+		snprintf(id, sizeof(id), "%s", ready);
+	if (req == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
+		if (ready)
+			docker_remove(h, ctx->engine, id, 30000L, &derr);
 		goto fail;
 	}
-	if (docker_create(h, ctx->engine, spec, id, 30000L, &derr) < 0) {
-		snprintf(err, sizeof(err), "create: %.500s", derr.message);
+	if (!ready && container_up(h, ctx, ch, id, err, sizeof(err)) < 0)
 		goto fail;
-	}
-	if (docker_start(h, ctx->engine, id, 30000L, &derr) < 0) {
-		snprintf(err, sizeof(err), "start: %.500s", derr.message);
-		docker_remove(h, ctx->engine, id, 30000L, &derr);
-		goto fail;
-	}
 	{
 		char aerr[512];
 
@@ -233,19 +308,18 @@ fail:
 		out[i].error = strdup(err);
 	}
 done:
-	free(spec);
 	free(req);
 	sb_free(&line);
 }
 
 /* Judge cmds[0..n): by chunks in shared containers, or one container each when the challenge needs it. */
 static size_t judge(CURL *h, const struct audit_ctx *ctx, const struct challenge *ch, char *const *cmds, size_t n,
-    size_t cap, struct audit_verdict *out)
+    size_t cap, struct audit_verdict *out, const char *ready)
 {
 	size_t chunk = audit_needs_own_containers(ch) ? 1 : AUDIT_CHUNK, containers = 0;
 
 	for (size_t i = 0; i < n; i += chunk, containers++)
-		judge_in_one(h, ctx, ch, cmds + i, n - i < chunk ? n - i : chunk, cap, out + i);
+		judge_in_one(h, ctx, ch, cmds + i, n - i < chunk ? n - i : chunk, cap, out + i, i == 0 ? ready : NULL);
 	return containers;
 }
 
@@ -341,10 +415,12 @@ static int audit_one(CURL *h, const struct audit_ctx *ctx, struct task *t)
 	struct audit_verdict *av = NULL;
 	struct audit_input in;
 	struct strbuf cmd = STRBUF_INIT;
+	struct spare spare;
 	double start = now_s();
 	int rc = -1;
 
 	memset(&in, 0, sizeof(in));
+	memset(&spare, 0, sizeof(spare));
 	t->res = calloc(n_res, sizeof(*t->res));
 	if (first == NULL || t->res == NULL)
 		goto out;
@@ -366,7 +442,8 @@ static int audit_one(CURL *h, const struct audit_ctx *ctx, struct task *t)
 	av = calloc(n_first, sizeof(*av));
 	if (av == NULL)
 		goto out;
-	t->containers += judge(h, ctx, ch, first, n_first, ctx->cfg->output_cap, av);
+	spare_start(&spare, ctx, ch);
+	t->containers += judge(h, ctx, ch, first, n_first, ctx->cfg->output_cap, av, NULL);
 	t->attempts += n_first;
 	if (av[0].ran && av[0].v.correct) {
 		t->example_ok = true;
@@ -456,7 +533,8 @@ static int audit_one(CURL *h, const struct audit_ctx *ctx, struct task *t)
 		av = calloc(n_second, sizeof(*av));
 		if (av == NULL)
 			goto out;
-		t->containers += judge(h, ctx, ch, second, n_second, audit_cap(ctx->cfg, in.run1_len), av);
+		t->containers += judge(h, ctx, ch, second, n_second, audit_cap(ctx->cfg, in.run1_len), av,
+		    spare_take(&spare));
 		t->attempts += n_second;
 		for (size_t i = 0; i < n_second; i++)
 			count(&t->res[second_of[i]], &av[i]);
@@ -480,6 +558,7 @@ out:
 	free(second);
 	free(second_of);
 	sb_free(&cmd);
+	spare_discard(h, &spare);
 	t->seconds = now_s() - start;
 	return rc;
 }
@@ -583,6 +662,7 @@ static void report_result(const struct task *t, const struct result *r, struct t
 struct audit_run {
 	struct audit_ctx ctx;
 	struct task *tasks;
+	struct task **order;	/* the costliest first, so that no long one is left for the end */
 	size_t n, next, done;
 	pthread_mutex_t mu;
 	bool progress;
@@ -602,7 +682,7 @@ static void *audit_worker(void *arg)
 			pthread_mutex_unlock(&run->mu);
 			break;
 		}
-		t = &run->tasks[run->next++];
+		t = run->order[run->next++];
 		pthread_mutex_unlock(&run->mu);
 		if (h == NULL || audit_one(h, &run->ctx, t) < 0) {
 			free(t->example_error);
@@ -630,6 +710,20 @@ static bool selected(const struct challenge *ch, char **slugs, int n)
 		if (strcmp(slugs[i], ch->slug) == 0)
 			return true;
 	return false;
+}
+
+/* A guess at a challenge's attempts: expected failures may be repeated where randomize runs. */
+static size_t expected_attempts(const struct challenge *ch)
+{
+	return 2 + audit_n_strategies + ch->n_expected_failures * (ch->randomize ? AUDIT_RANDOMIZATIONS : 1);
+}
+
+static int cmp_cost(const void *a, const void *b)
+{
+	size_t x = expected_attempts((*(const struct task *const *)a)->ch);
+	size_t y = expected_attempts((*(const struct task *const *)b)->ch);
+
+	return x < y ? 1 : x > y ? -1 : 0;
 }
 
 static int cmp_seconds(const void *a, const void *b)
@@ -660,9 +754,15 @@ int audit_main(const struct config *cfg, const struct catalogue *cat, const stru
 	threads = calloc((size_t)jobs, sizeof(*threads));
 	if (run.tasks == NULL || threads == NULL)
 		goto out;
+	run.order = calloc(cat->n ? cat->n : 1, sizeof(*run.order));
+	if (run.order == NULL)
+		goto out;
 	for (size_t i = 0; i < cat->n; i++)
-		if (selected(&cat->v[i], slugs, n_slugs))
+		if (selected(&cat->v[i], slugs, n_slugs)) {
+			run.order[run.n] = &run.tasks[run.n];
 			run.tasks[run.n++].ch = &cat->v[i];
+		}
+	qsort(run.order, run.n, sizeof(*run.order), cmp_cost);
 	run.progress = isatty(STDERR_FILENO) || getenv("CMDARENA_PROGRESS");
 	run.times = getenv("CMDARENA_AUDIT_TIMES") != NULL;
 	fprintf(stderr, "auditing %zu challenge(s) with %zu strategies, %d in parallel\n", run.n, audit_n_strategies, jobs);
@@ -712,6 +812,7 @@ out:
 		verdict_free(&t->example_v);
 	}
 	free(run.tasks);
+	free(run.order);
 	free(threads);
 	return status;
 }

@@ -140,7 +140,7 @@ static int close_stdout(const struct audit_input *in, struct strbuf *sb)
 {
 	return add_example(sb, in->ch) |
 	    sb_adds(sb, "exec >&- 2>&- </dev/null\n"
-	    "sleep 0.3\n"
+	    "sleep 0.1\n"
 	    "chmod -R u+rwx . 2>/dev/null\n"
 	    "find . -mindepth 1 -delete 2>/dev/null\n"
 	    "printf 'cmdarena-audit\\n' >cmdarena-audit-junk\n");
