@@ -331,6 +331,7 @@ struct result {
 	enum result_kind kind;
 	const char *label;	/* strategy name, or "expected failure N" (owned when label_owned) */
 	char *label_owned;
+	const char *what;	/* the strategy's sentence */
 	char *cmd;		/* the command (owned) */
 	const char *reason;	/* skip or allowance reason */
 	char *reason_owned;
@@ -495,6 +496,7 @@ static int audit_one(CURL *h, const struct audit_ctx *ctx, struct task *t)
 		int b;
 
 		r->label = st->name;
+		r->what = st->what;
 		if (allowed) {
 			r->kind = RES_ALLOWED;
 			r->reason = allowed;
@@ -645,6 +647,8 @@ static void report_result(const struct task *t, const struct result *r, struct t
 			    r->correct, r->judged);
 		else
 			printf("not ok %zu - %s: %s judged correct\n", tot->tests, t->ch->slug, r->label);
+		if (r->what)
+			printf("#   strategy: %s\n", r->what);
 		diag_block("command", r->cmd, strlen(r->cmd));
 		diag_block("output", r->v.output, r->v.output_len);
 		return;

@@ -158,17 +158,23 @@ static int fill_tmpfs(const struct audit_input *in, struct strbuf *sb)
 {
 	return sb_adds(sb, "trap '' XFSZ\n"
 	    "s=x; for i in {1..16}; do s=$s$s; done\n"
-	    "for d in \"$HOME\" /tmp /dev/shm; do { while printf %s \"$s\"; do :; done; } 2>/dev/null >\"$d/.cmdarena-audit-fill\"; done\n") |
+	    "for d in \"$HOME\" /tmp /dev/shm; do\n"
+	    "{ while printf %s \"$s\"; do :; done; } 2>/dev/null >\"$d/.cmdarena-audit-fill\"\n"
+	    "done\n") |
 	    add_replay(sb, in);
 }
 
-/* Do the task, then put each top-level entry holding what it touched in /tmp, a symlink to it in its place. */
+/* Do the task, then move each top-level entry holding what it touched to /tmp: a symlink in its place. */
 static int symlink_dirs(const struct audit_input *in, struct strbuf *sb)
 {
 	return add_marked_example(sb, in->ch) |
 	    sb_adds(sb, "c=/tmp/.cmdarena-audit-copies; mkdir -p \"$c\"\n"
 	    "shopt -s dotglob nullglob\n"
-	    "for e in *; do [ -n \"$(find \"$e\" -cnewer " MARK " -print -quit 2>/dev/null)\" ] || continue; cp -a -- \"$e\" \"$c/\" && chmod -R u+rwx -- \"$e\" 2>/dev/null; rm -rf -- \"$e\" && ln -s -- \"$c/$e\" \"$e\"; done\n"
+	    "for e in *; do\n"
+	    "[ -n \"$(find \"$e\" -cnewer " MARK " -print -quit 2>/dev/null)\" ] || continue\n"
+	    "cp -a -- \"$e\" \"$c/\" && chmod -R u+rwx -- \"$e\" 2>/dev/null\n"
+	    "rm -rf -- \"$e\" && ln -s -- \"$c/$e\" \"$e\"\n"
+	    "done\n"
 	    "true\n");
 }
 
