@@ -6,6 +6,7 @@
  * "file:line:col: ..." message when the YAML holds the wrong kind of value.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -227,12 +228,105 @@ static void challenge_free(struct challenge *c)
 	free(c->randomize);
 	free_list(c->tags, c->n_tags);
 	free_list(c->completions, c->n_completions);
+	free_list(c->hints, c->n_hints);
+	free_list(c->files, c->n_files);
 	free(c->author);
 	free(c->emoji);
 	free(c->runner_spec);
 	free_list(c->audit_allow, c->n_audit_allow);
 	free_list(c->audit_allow_reason, c->n_audit_allow);
 	memset(c, 0, sizeof(*c));
+}
+
+/* hints: a short list of non-empty sentences, each revealed on its own. */
+static void load_hints(struct loader *ld, const yaml_node_t *v, struct challenge *c)
+{
+	if (get_string_list(ld, v, "hints", &c->hints, &c->n_hints) < 0)
+		return;
+	if (c->n_hints > HINTS_MAX)
+		ERR(ld, v, "hints holds %zu hints: at most %d (a hint is a step, not a tutorial)", c->n_hints, HINTS_MAX);
+	for (size_t i = 0; i < c->n_hints; i++) {
+		const char *h = c->hints[i];
+
+		while (isspace((unsigned char)*h))
+			h++;
+		if (*h == '\0')
+			ERR(ld, v, "hint %zu is empty", i + 1);
+		else if (strlen(c->hints[i]) > HINT_MAX_BYTES)
+			ERR(ld, v, "hint %zu is %zu bytes long: at most %d", i + 1, strlen(c->hints[i]), HINT_MAX_BYTES);
+	}
+}
+
+struct name_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int name_add(struct name_list *l, const char *prefix, const char *name, bool dir)
+{
+	size_t len = strlen(prefix) + strlen(name) + 2;
+	char *s;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, (cap + 1) * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	if ((s = malloc(len)) == NULL)
+		return -1;
+	snprintf(s, len, "%s%s%s", prefix, name, dir ? "/" : "");
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The names under path (prefix + name, "dir/" for a directory), depth first,
+ * sorted, at most FILES_MAX in all. Hidden names (and what they hold) are
+ * left out: a visitor's plain ls would not show them, so Tab does not either.
+ */
+static int list_names(const char *path, const char *prefix, int depth, struct name_list *l)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	struct name_list here = { NULL, 0, 0 };
+	int rc = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && name_add(&here, "", e->d_name, false) < 0) {
+			rc = -1;
+			break;
+		}
+	closedir(d);
+	if (here.n)
+		qsort(here.v, here.n, sizeof(*here.v), cmp_name);
+	for (size_t i = 0; rc == 0 && i < here.n && l->n < FILES_MAX; i++) {
+		char sub[4096], subprefix[4096];
+		struct stat st;
+		bool dir;
+
+		snprintf(sub, sizeof(sub), "%s/%s", path, here.v[i]);
+		dir = lstat(sub, &st) == 0 && S_ISDIR(st.st_mode);
+		if (name_add(l, prefix, here.v[i], dir) < 0)
+			rc = -1;
+		else if (dir && depth > 1) {
+			snprintf(subprefix, sizeof(subprefix), "%s%s/", prefix, here.v[i]);
+			rc = list_names(sub, subprefix, depth - 1, l);
+		}
+	}
+	free_list(here.v, here.n);
+	return rc;
 }
 
 static bool valid_slug(const char *s)
@@ -519,6 +613,8 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 			get_string_list(ld, v, "tags", &c->tags, &c->n_tags);
 		} else if (!strcmp(key, "completions")) {
 			get_string_list(ld, v, "completions", &c->completions, &c->n_completions);
+		} else if (!strcmp(key, "hints")) {
+			load_hints(ld, v, c);
 		} else if (!strcmp(key, "author")) {
 			get_string(ld, v, "author", &c->author);
 		} else if (!strcmp(key, "emoji")) {
@@ -572,6 +668,14 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 			/* Without an explicit dir a challenge may simply have no files. */
 			if (dir_n)
 				ERR(ld, dir_n, "dir '%.64s' does not exist in %s", c->dir, ld->dir);
+		} else {
+			struct name_list names = { NULL, 0, 0 };
+
+			/* Three levels: enough for Tab, bounded for a deep tree. */
+			if (list_names(path, "", 3, &names) < 0)
+				ERR(ld, map, "cannot list the files of %s: %s", path, strerror(errno));
+			c->files = names.v;
+			c->n_files = names.n;
 		}
 	}
 	if (c->title == NULL && c->slug)
@@ -783,6 +887,8 @@ char *catalogue_public_json(const struct catalogue *cat)
 		json_object_object_add(o, "disp_learn", json_object_new_boolean(c->disp_learn));
 		json_object_object_add(o, "tags", string_array(c->tags, c->n_tags));
 		json_object_object_add(o, "completions", string_array(c->completions, c->n_completions));
+		json_object_object_add(o, "files", string_array(c->files, c->n_files));
+		json_object_object_add(o, "hints", string_array(c->hints, c->n_hints));
 		json_object_object_add(o, "author", c->author ? json_object_new_string(c->author) : NULL);
 		json_object_object_add(o, "img", json_object_new_string(c->no_bin ? "cmd-no-bin" : "cmd"));
 		json_object_array_add(a, o);

@@ -34,6 +34,10 @@ struct challenge {
 	size_t n_tags;
 	char **completions;
 	size_t n_completions;
+	char **hints;		/* revealed one at a time by the page; at most HINTS_MAX */
+	size_t n_hints;
+	char **files;		/* names the command starts with (dir/ for a directory), no hidden ones */
+	size_t n_files;
 	char *author;
 	char *emoji;
 	bool no_bin;		/* img: cmd-no-bin */
@@ -47,6 +51,10 @@ struct challenge {
 	char **audit_allow_reason;
 	size_t n_audit_allow;
 };
+
+#define HINTS_MAX 6
+#define HINT_MAX_BYTES 400
+#define FILES_MAX 200		/* names listed per challenge for the page's Tab */
 
 struct catalogue {
 	char *dir;		/* the challenges directory */

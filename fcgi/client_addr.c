@@ -1,5 +1,5 @@
 /*
- * client_addr.c: the client's address behind trusted proxies (client_addr.h).
+ * client_addr.c: client keys and the trusted proxy list (client_addr.h).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -112,43 +112,28 @@ bool proxy_list_contains(const struct proxy_list *l, const char *addr)
 	return parse_addr(addr, strlen(addr), &family, a) == 0 && contains(l, family, a);
 }
 
-static void normalise(int family, const unsigned char *addr, char out[CLIENT_ADDR_MAX])
+void client_key(const char *remote_addr, char out[CLIENT_ADDR_MAX])
 {
-	if (inet_ntop(family, addr, out, CLIENT_ADDR_MAX) == NULL)
-		snprintf(out, CLIENT_ADDR_MAX, "unknown");
-}
-
-void client_address(const char *remote_addr, const char *forwarded_for, const struct proxy_list *trusted,
-    char out[CLIENT_ADDR_MAX])
-{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	unsigned char addr[16];
 	int family;
-	const char *end;
 
 	if (remote_addr == NULL || parse_addr(remote_addr, strlen(remote_addr), &family, addr) < 0) {
 		snprintf(out, CLIENT_ADDR_MAX, "unknown");
 		return;
 	}
-	normalise(family, addr, out);
-	if (forwarded_for == NULL || !contains(trusted, family, addr))
-		return;
-	/* Walk X-Forwarded-For from the right: the first hop we do not trust is the client. */
-	end = forwarded_for + strlen(forwarded_for);
-	while (end > forwarded_for) {
-		const char *start = end;
-		const char *s, *e;
-
-		while (start > forwarded_for && start[-1] != ',')
-			start--;
-		for (s = start; s < end && (*s == ' ' || *s == '\t'); s++)
-			;
-		for (e = end; e > s && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			;
-		if (parse_addr(s, (size_t)(e - s), &family, addr) < 0)
-			return;		/* garbage: keep what we have */
-		normalise(family, addr, out);
-		if (!contains(trusted, family, addr))
-			return;
-		end = start > forwarded_for ? start - 1 : start;
+	if (family == AF_INET6 && memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
+		memmove(addr, addr + 12, 4);
+		family = AF_INET;
 	}
+	if (family == AF_INET) {
+		if (inet_ntop(AF_INET, addr, out, CLIENT_ADDR_MAX) == NULL)
+			snprintf(out, CLIENT_ADDR_MAX, "unknown");
+		return;
+	}
+	memset(addr + 8, 0, 8);
+	if (inet_ntop(AF_INET6, addr, out, CLIENT_ADDR_MAX - 4) == NULL)
+		snprintf(out, CLIENT_ADDR_MAX, "unknown");
+	else
+		strcat(out, "/64");
 }

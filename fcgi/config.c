@@ -33,6 +33,7 @@ static const struct conf_key keys[] = {
 	{ "socket", T_PATH, F(socket), "var/run/fcgi.sock", 0, 0 },
 	{ "socket_mode", T_MODE, F(socket_mode), "0666", 0, 0 },
 	{ "workers", T_INT, F(workers), "0", 0, 256 },
+	{ "worker_threads", T_INT, F(worker_threads), "64", 1, 1024 },
 	{ "backlog", T_INT, F(backlog), "256", 1, 65535 },
 	{ "log_level", T_STR, F(log_level), "info", 0, 0 },
 	{ "log_syslog", T_BOOL, F(log_syslog), "no", 0, 0 },
@@ -46,12 +47,16 @@ static const struct conf_key keys[] = {
 	{ "verdict_ttl_s", T_INT, F(verdict_ttl_s), "2592000", 1, INT_MAX },
 	{ "transient_ttl_s", T_INT, F(transient_ttl_s), "120", 0, 3600 },
 	{ "cache_salt", T_STR, F(cache_salt), "", 0, 0 },
+	{ "solutions_redis", T_STR, F(solutions_redis), "", 0, 0 },
 	{ "cmd_max", T_SIZE, F(cmd_max), "1024", 1, 0 },
 	{ "query_max", T_SIZE, F(query_max), "8192", 64, 0 },
 	{ "trusted_proxies", T_STR, F(trusted_proxies), "", 0, 0 },
 	{ "rate_limit_count", T_INT, F(rate_limit_count), "10", 0, 1000000 },
 	{ "rate_limit_window_s", T_INT, F(rate_limit_window_s), "10", 1, 86400 },
 	{ "rate_limit_burst", T_INT, F(rate_limit_burst), "10", 1, 1000000 },
+	{ "limits_exempt", T_STR, F(limits_exempt), "", 0, 0 },
+	{ "client_executions_max", T_INT, F(client_executions_max), "2", 0, 100000 },
+	{ "client_waits_max", T_INT, F(client_waits_max), "8", 0, 100000 },
 	{ "solutions_ttl_s", T_INT, F(solutions_ttl_s), "60", 0, 86400 },
 	{ "solutions_max", T_INT, F(solutions_max), "1000", 20, 1000000 },
 	{ "timeout_ms", T_INT, F(timeout_ms), "5000", 100, 600000 },
@@ -65,6 +70,7 @@ static const struct conf_key keys[] = {
 	{ "nofile", T_INT, F(nofile), "256", 16, 1048576 },
 	{ "fsize", T_SIZE, F(fsize), "16m", 1, 0 },
 	{ "sandbox_uid", T_INT, F(sandbox_uid), "1000", 1, 65534 },
+	{ "runtime", T_STR, F(runtime), "runc", 0, 0 },
 	{ "pool_size", T_INT, F(pool_size), "4", 0, 1000 },
 	{ "pool_size_nobin", T_INT, F(pool_size_nobin), "1", 0, 1000 },
 	{ "pool_refill_per_s", T_DOUBLE, F(pool_refill_per_s), "20", 0, 0 },
@@ -401,6 +407,10 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		free(c->node_id);
 		c->node_id = xstrdup(id);
 	}
+	if (c->solutions_redis[0] == '\0') {
+		free(c->solutions_redis);
+		c->solutions_redis = xstrdup(c->redis);
+	}
 	if (c->image_nobin[0] == '\0') {
 		free(c->image_nobin);
 		c->image_nobin = xstrdup(c->image);
@@ -420,18 +430,27 @@ int config_finish(struct config *c, char *err, size_t errlen)
 			return -1;
 		}
 		proxy_list_free(&pl);
+		if (proxy_list_parse(c->limits_exempt, &pl, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "limits_exempt: %s", why);
+			return -1;
+		}
+		proxy_list_free(&pl);
 	}
-	/* The same salt goes into nginx's cache key (conf/nginx.conf): keep it a plain word. */
+	/* The same salt goes into nginx's cache key (conf/nginx-site.conf): keep it a plain word. */
 	if (strlen(c->cache_salt) > 64 || strspn(c->cache_salt,
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(c->cache_salt)) {
 		snprintf(err, errlen, "cache_salt may hold at most 64 of A-Z a-z 0-9 _ . -");
+		return -1;
+	}
+	if (strcmp(c->runtime, "runc") != 0 && strcmp(c->runtime, "crun") != 0) {
+		snprintf(err, errlen, "runtime must be runc or crun, not '%.64s'", c->runtime);
 		return -1;
 	}
 	if (c->memory < 8 * 1024 * 1024) {
 		snprintf(err, errlen, "memory must be at least 8m");
 		return -1;
 	}
-	if (c->node_id == NULL || c->image_nobin == NULL) {
+	if (c->node_id == NULL || c->image_nobin == NULL || c->solutions_redis == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

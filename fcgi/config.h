@@ -28,6 +28,7 @@ struct config {
 	char *socket;		/* FastCGI unix socket */
 	unsigned socket_mode;
 	int workers;		/* 0: cores x 2 */
+	int worker_threads;	/* requests each worker serves at once */
 	int backlog;
 	char *log_level;
 	bool log_syslog;
@@ -48,6 +49,7 @@ struct config {
 	int verdict_ttl_s;
 	int transient_ttl_s;	/* nginx's cache time of a verdict that measured the machine */
 	char *cache_salt;	/* global cache-buster, part of every Redis key */
+	char *solutions_redis;	/* persistent instance for solutions; empty: the same as redis */
 
 	/* Requests */
 	size_t cmd_max;
@@ -58,6 +60,13 @@ struct config {
 	int rate_limit_count;
 	int rate_limit_window_s;
 	int rate_limit_burst;
+
+	/* Addresses/CIDRs no per-client limit of the pool counts (a load generator, a monitor) */
+	char *limits_exempt;
+
+	/* Requests in flight per client on this node (inflight.h); 0 = no limit */
+	int client_executions_max;
+	int client_waits_max;
 
 	/* Solutions */
 	int solutions_ttl_s;	/* how long nginx caches GET /s */
@@ -75,6 +84,7 @@ struct config {
 	int nofile;
 	size_t fsize;
 	int sandbox_uid;
+	char *runtime;		/* the engine's OCI runtime: runc or crun (HostConfig.Runtime) */
 
 	/* Warm pool */
 	int pool_size;		/* started containers kept ready per engine */

@@ -27,6 +27,8 @@
 #include "attach.h"
 #include "catalogue.h"
 #include "config.h"
+#include "inflight.h"
+#include "local_limit.h"
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
@@ -35,6 +37,8 @@
 #include "worker.h"
 
 #define MAX_WORKERS 256
+/* Requests in flight on this node, with room to spare (inflight.h). */
+#define INFLIGHT_RECORDS 2048
 
 enum child_kind { CHILD_WORKER, CHILD_POOL };
 
@@ -401,8 +405,9 @@ int master_main(int argc, char **argv)
 		printf("config ok: %zu challenges, %zu engine(s), %d workers\n", m.cat.n, m.cfg.n_engines, m.cfg.workers);
 		goto done;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || metrics_init() < 0) {
-		lerr("cannot initialise libcurl or the shared metrics");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || metrics_init() < 0 || local_limits_init() < 0 ||
+	    inflight_init(INFLIGHT_RECORDS) < 0) {
+		lerr("cannot initialise libcurl, the shared metrics or the local rate limits");
 		status = 1;
 		goto done;
 	}

@@ -123,8 +123,16 @@ int metrics_render(struct strbuf *sb, const struct config *c)
 	sb_addf(sb, "cmdarena_redis_errors_total %llu\n", (unsigned long long)rd(&m->redis_errors));
 	HELP(sb, "cmdarena_redis_up", "gauge", "0 while the workers see Redis down.");
 	sb_addf(sb, "cmdarena_redis_up %d\n", rdg(&m->redis_down) ? 0 : 1);
+	HELP(sb, "cmdarena_solutions_redis_up", "gauge", "0 while the workers see the solutions' Redis down.");
+	sb_addf(sb, "cmdarena_solutions_redis_up %d\n", rdg(&m->solutions_redis_down) ? 0 : 1);
 	HELP(sb, "cmdarena_rate_limited_total", "counter", "Executions refused by the per-client rate limit.");
 	sb_addf(sb, "cmdarena_rate_limited_total %llu\n", (unsigned long long)rd(&m->rate_limited));
+	HELP(sb, "cmdarena_client_inflight_refused_total", "counter",
+	    "Requests refused because their client had too many executions or waits in flight.");
+	sb_addf(sb, "cmdarena_client_inflight_refused_total{kind=\"execution\"} %llu\n", (unsigned long long)rd(&m->inflight_refused[0]));
+	sb_addf(sb, "cmdarena_client_inflight_refused_total{kind=\"wait\"} %llu\n", (unsigned long long)rd(&m->inflight_refused[1]));
+	HELP(sb, "cmdarena_rate_limit_local_total", "counter", "Rate-limit charges decided by this node's own buckets (Redis could not).");
+	sb_addf(sb, "cmdarena_rate_limit_local_total %llu\n", (unsigned long long)rd(&m->rate_limit_local));
 	HELP(sb, "cmdarena_pool_waits_total", "counter", "Requests that found no idle container and waited for one.");
 	sb_addf(sb, "cmdarena_pool_waits_total %llu\n", (unsigned long long)rd(&m->pool_waits));
 	HELP(sb, "cmdarena_pool_wait_timeouts_total", "counter", "Requests that waited for a container in vain.");

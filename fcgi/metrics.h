@@ -45,12 +45,16 @@ struct metrics {
 	uint64_t exec_count;
 	uint64_t redis_errors;
 	int64_t redis_down;	/* 1 during an outage: the first worker to see it logs it */
+	int64_t solutions_redis_down;	/* the same for the solutions' instance */
 	uint64_t rate_limited;
+	uint64_t inflight_refused[2];	/* over client_executions_max, client_waits_max */
+	uint64_t rate_limit_local;	/* charges decided by this node's buckets (Redis could not) */
 	uint64_t pool_waits;	/* requests that found no idle container */
 	uint64_t pool_timeouts;
 	int64_t workers_alive;
 	uint64_t workers_respawned;
 	uint64_t reloads;
+	int64_t keeper_beat_ms;	/* monotonic_ms() of the pool keeper's last loop (at least 1/s) */
 	struct engine_metrics engine[CONFIG_MAX_ENGINES];
 };
 

@@ -8,12 +8,8 @@
  * the request path, recycles idle ones past their age, and reaps orphans
  * (containers labelled cmdarena that nobody tracks).
  *
- * Messages (one per packet, ASCII):
- *   worker -> pool   T <seq> <variant>          take a container (variant 0 cmd, 1 cmd-no-bin)
- *                    D <engine> <id>            done: remove it
- *                    F <engine> <id>            it failed to attach: remove it, re-check the engine
- *   pool -> worker   C <seq> <engine> <id>      here is one
- *                    E <seq> <code> <sentence>  none: engine_unavailable | sandbox_busy | sandbox_failing
+ * The messages are in pool_proto.h; the keeper's decisions in pool_state.h,
+ * its I/O (socket, poll, engine threads) in pool.c.
  */
 #ifndef CMDARENA_POOL_H
 #define CMDARENA_POOL_H

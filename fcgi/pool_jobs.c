@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attach.h"
 #include "log.h"
 #include "pool_jobs.h"
 
@@ -23,28 +22,15 @@ struct thread_arg {
 
 static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
-static struct job_queue results;
+static struct job_queue results = STAILQ_HEAD_INITIALIZER(results);
 static int wake_pipe[2] = { -1, -1 };
-
-static void q_push(struct job_queue *q, struct job *j)
-{
-	j->next = NULL;
-	if (q->tail)
-		q->tail->next = j;
-	else
-		q->head = j;
-	q->tail = j;
-}
 
 static struct job *q_pop(struct job_queue *q)
 {
-	struct job *j = q->head;
+	struct job *j = STAILQ_FIRST(q);
 
-	if (j) {
-		q->head = j->next;
-		if (q->head == NULL)
-			q->tail = NULL;
-	}
+	if (j)
+		STAILQ_REMOVE_HEAD(q, link);
 	return j;
 }
 
@@ -56,21 +42,6 @@ int jobs_init(void)
 int jobs_wake_fd(void)
 {
 	return wake_pipe[0];
-}
-
-struct job *job_new(enum job_kind kind, int engine, int variant, const char *id)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		return NULL;
-	j->kind = kind;
-	j->engine = engine;
-	j->variant = variant;
-	j->posted = monotonic_ms();
-	if (id)
-		snprintf(j->id, sizeof(j->id), "%s", id);
-	return j;
 }
 
 void job_free(struct job *j)
@@ -92,7 +63,7 @@ void job_post(struct job_lanes *l, struct job *j)
 	default: q = &l->maint_q; break;
 	}
 	pthread_mutex_lock(&q_mu);
-	q_push(q, j);
+	STAILQ_INSERT_TAIL(q, j, link);
 	pthread_cond_broadcast(&q_cv);
 	pthread_mutex_unlock(&q_mu);
 }
@@ -157,7 +128,7 @@ static void *engine_thread(void *p)
 		struct job *j;
 
 		pthread_mutex_lock(&q_mu);
-		while (ta->q->head == NULL)
+		while (STAILQ_EMPTY(ta->q))
 			pthread_cond_wait(&q_cv, &q_mu);
 		j = q_pop(ta->q);
 		pthread_mutex_unlock(&q_mu);
@@ -168,7 +139,7 @@ static void *engine_thread(void *p)
 			run_job(h, ta->lanes, j);
 		}
 		pthread_mutex_lock(&q_mu);
-		q_push(&results, j);
+		STAILQ_INSERT_TAIL(&results, j, link);
 		pthread_mutex_unlock(&q_mu);
 		if (write(wake_pipe[1], "", 1) < 0 && errno != EAGAIN)
 			lwarn("pool: wake pipe: %s", strerror(errno));
@@ -182,6 +153,10 @@ int jobs_start(struct job_lanes *l, struct engine *eng, char *const *specs, int 
 
 	l->eng = eng;
 	l->specs = specs;
+	STAILQ_INIT(&l->create_q);
+	STAILQ_INIT(&l->remove_q);
+	STAILQ_INIT(&l->maint_q);
+	STAILQ_INIT(&l->ping_q);
 	l->threads = calloc((size_t)n, sizeof(pthread_t));
 	if (l->threads == NULL)
 		return -1;

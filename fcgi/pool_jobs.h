@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/queue.h>
 
 #include "docker.h"
 
@@ -34,12 +35,10 @@ struct job {
 	char error[256];
 	struct container_info *list;	/* JOB_LIST */
 	size_t n_list;
-	struct job *next;
+	STAILQ_ENTRY(job) link;
 };
 
-struct job_queue {
-	struct job *head, *tail;
-};
+STAILQ_HEAD(job_queue, job);
 
 /* One engine's queues and the threads that serve them. */
 struct job_lanes {
@@ -59,10 +58,7 @@ int jobs_wake_fd(void);
 /* Start an engine's threads (creators of them for creations). 0, or -1 out of memory or threads. */
 int jobs_start(struct job_lanes *l, struct engine *eng, char *const *specs, int creators);
 
-/* A new job, or NULL out of memory. id may be NULL. */
-struct job *job_new(enum job_kind kind, int engine, int variant, const char *id);
-
-/* Queue a job on the lane of its kind. */
+/* Queue a job (calloc'd, pool_state.c's post_job) on the lane of its kind; the lane owns it. */
 void job_post(struct job_lanes *l, struct job *j);
 
 /* Empty the wake pipe; then take the finished jobs one by one until NULL. */

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
+#include "local_limit.h"
+#include "metrics.h"
 #include "ratelimit.h"
 
 /*
@@ -22,8 +25,6 @@ static const char bucket_script[] =
     "redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)\n"
     "return {1, 0}\n";
 
-static char *script_sha;
-
 int ratelimit_take(struct verdict_cache *vc, const char *client, int *retry_after_s)
 {
 	const struct config *c = vc->cfg;
@@ -37,20 +38,20 @@ int ratelimit_take(struct verdict_cache *vc, const char *client, int *retry_afte
 	snprintf(rate, sizeof(rate), "%.6f", (double)c->rate_limit_count / c->rate_limit_window_s);
 	snprintf(burst, sizeof(burst), "%d", c->rate_limit_burst);
 	for (int attempt = 0; attempt < 2 && r == NULL; attempt++) {
-		if (script_sha == NULL) {
+		if (vc->ratelimit_sha == NULL) {
 			const char *argv[] = { "SCRIPT", "LOAD", bucket_script };
 			redisReply *l = vcache_command(vc, 3, argv, NULL);
 
 			if (l == NULL)
 				return -1;
 			if (l->type == REDIS_REPLY_STRING)
-				script_sha = strdup(l->str);
+				vc->ratelimit_sha = strdup(l->str);
 			freeReplyObject(l);
-			if (script_sha == NULL)
+			if (vc->ratelimit_sha == NULL)
 				return -1;
 		}
 		{
-			const char *argv[] = { "EVALSHA", script_sha, "1", key, rate, burst };
+			const char *argv[] = { "EVALSHA", vc->ratelimit_sha, "1", key, rate, burst };
 
 			r = vcache_command(vc, 6, argv, NULL);
 		}
@@ -60,8 +61,8 @@ int ratelimit_take(struct verdict_cache *vc, const char *client, int *retry_afte
 			/* NOSCRIPT: Redis restarted and forgot it; load it again. */
 			freeReplyObject(r);
 			r = NULL;
-			free(script_sha);
-			script_sha = NULL;
+			free(vc->ratelimit_sha);
+			vc->ratelimit_sha = NULL;
 		}
 	}
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER) {
@@ -73,4 +74,20 @@ int ratelimit_take(struct verdict_cache *vc, const char *client, int *retry_afte
 	if (r)
 		freeReplyObject(r);
 	return result;
+}
+
+int ratelimit_charge(struct verdict_cache *vc, const char *client, int *retry_after_s)
+{
+	const struct config *c = vc->cfg;
+	int rc;
+
+	if (c->rate_limit_count <= 0)
+		return 1;
+	rc = ratelimit_take(vc, client, retry_after_s);
+	if (rc >= 0)
+		return rc;
+	if (metrics)
+		metrics_add(&metrics->rate_limit_local, 1);
+	return local_limit_take(local_limits, client, (double)c->rate_limit_count / c->rate_limit_window_s,
+	    c->rate_limit_burst, monotonic_ms(), retry_after_s);
 }

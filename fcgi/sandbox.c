@@ -109,6 +109,8 @@ char *sandbox_container_spec(const struct config *c, bool nobin)
 	json_object_object_add(log, "Type", json_object_new_string("none"));
 	json_object_object_add(hc, "LogConfig", log);
 	json_object_object_add(hc, "AutoRemove", json_object_new_boolean(1));
+	/* The OCI runtime the engine starts it with (registered there: dockerd --add-runtime). */
+	json_object_object_add(hc, "Runtime", json_object_new_string(c->runtime));
 	json_object_object_add(o, "HostConfig", hc);
 
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));

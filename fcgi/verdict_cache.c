@@ -21,6 +21,16 @@ void vcache_init(struct verdict_cache *vc, const struct config *cfg)
 {
 	memset(vc, 0, sizeof(*vc));
 	vc->cfg = cfg;
+	vc->addr = cfg->redis;
+	vc->down_flag = metrics ? &metrics->redis_down : NULL;
+}
+
+void vcache_init_solutions(struct verdict_cache *vc, const struct config *cfg)
+{
+	memset(vc, 0, sizeof(*vc));
+	vc->cfg = cfg;
+	vc->addr = cfg->solutions_redis;
+	vc->down_flag = metrics ? &metrics->solutions_redis_down : NULL;
 }
 
 void vcache_close(struct verdict_cache *vc)
@@ -30,26 +40,28 @@ void vcache_close(struct verdict_cache *vc)
 	vc->ctx = NULL;
 	free(vc->unlock_sha);
 	vc->unlock_sha = NULL;
+	free(vc->ratelimit_sha);
+	vc->ratelimit_sha = NULL;
 }
 
-static void outage_begins(const char *why)
+static void outage_begins(const struct verdict_cache *vc, const char *why)
 {
-	if (metrics_flag_swap(&metrics->redis_down, 0, 1))
+	if (metrics_flag_swap(vc->down_flag, 0, 1))
 		lwarn("redis is unusable (%s): answering without the cache until it returns", why);
 }
 
-static void outage_ends(const struct config *cfg)
+static void outage_ends(const struct verdict_cache *vc)
 {
-	if (metrics && metrics_flag_swap(&metrics->redis_down, 1, 0))
-		linfo("redis %s is back: caching again", cfg->redis);
+	if (metrics && vc->down_flag && metrics_flag_swap(vc->down_flag, 1, 0))
+		linfo("redis %s is back: caching again", vc->addr);
 }
 
 static void mark_failed(struct verdict_cache *vc, const char *why)
 {
 	if (metrics)
 		metrics_add(&metrics->redis_errors, 1);
-	if (metrics)
-		outage_begins(why);
+	if (metrics && vc->down_flag)
+		outage_begins(vc, why);
 	else
 		lwarn("redis: %s", why);
 	if (vc->ctx)
@@ -61,7 +73,7 @@ static void mark_failed(struct verdict_cache *vc, const char *why)
 static int connect_redis(struct verdict_cache *vc)
 {
 	struct timeval tv = { vc->cfg->redis_timeout_ms / 1000, (vc->cfg->redis_timeout_ms % 1000) * 1000 };
-	const char *addr = vc->cfg->redis;
+	const char *addr = vc->addr;
 
 	if (vc->ctx)
 		return 0;
@@ -86,7 +98,7 @@ static int connect_redis(struct verdict_cache *vc)
 	}
 	/* The connect timeout does not cover commands: set it for them too (FIELD-NOTES). */
 	redisSetTimeout(vc->ctx, tv);
-	outage_ends(vc->cfg);
+	outage_ends(vc);
 	return 0;
 }
 

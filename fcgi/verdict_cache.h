@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <hiredis/hiredis.h>
 
@@ -18,14 +19,20 @@
 
 struct verdict_cache {
 	const struct config *cfg;
+	const char *addr;	/* unix:/path or host:port (cfg->redis, or the solutions' instance) */
+	int64_t *down_flag;	/* in the shared metrics: 1 during an outage of this instance */
 	redisContext *ctx;
 	long long retry_at;	/* monotonic ms: no reconnect before this */
 	char *unlock_sha;	/* EVALSHA of the compare-and-delete script */
+	char *ratelimit_sha;	/* EVALSHA of the token bucket script (ratelimit.c) */
 };
 
 enum vc_result { VC_ERROR = -1, VC_MISS = 0, VC_HIT = 1 };
 
+/* The verdict cache's Redis (cfg->redis). */
 void vcache_init(struct verdict_cache *vc, const struct config *cfg);
+/* The persistent instance that keeps solutions (cfg->solutions_redis). */
+void vcache_init_solutions(struct verdict_cache *vc, const struct config *cfg);
 void vcache_close(struct verdict_cache *vc);
 
 /* The Redis key of a verdict: salt, slug, version and the SHA-256 of the command. */

@@ -1,8 +1,32 @@
 /*
  * worker.c: one FastCGI worker process: accept a request, validate it,
  * answer from Redis or run the command in a pooled container, log one line.
+ *
+ * Design: a worker process serves worker_threads requests at once, one thread
+ * per request in flight, each blocking on FCGX_Accept_r in turn (a mutex
+ * serialises the accept) and owning everything a request touches: its
+ * FCGX_Request, libcurl handle and engine clients, hiredis connections, and
+ * its connection to the pool keeper. Nothing is shared between threads but
+ * the read-only config and catalogue, and what is already shared between
+ * processes (metrics, limits: atomics and robust mutexes in shared memory).
+ *
+ * Why threads rather than an event loop: every step of a request is a
+ * blocking call of a library made for it (hiredis, libcurl's easy interface,
+ * the attach exchange, the pool protocol), each with its own deadline; with a
+ * thread per request that code stays as it is, and a request that waits (for
+ * a container, an identical run's verdict or a lock) costs a mostly untouched
+ * stack (worker_threads x 256 KiB reserved, a few KiB resident), a socket or
+ * two and its buffers: kilobytes, not a process. 4 processes x 64 threads (the
+ * defaults on 2 cores) hold 256 requests in flight; CPU is spent in the
+ * containers, not here. The processes stay: a crash takes 1/workers of the
+ * requests, and the master replaces the process as before.
+ *
+ * Stopping: SIGTERM reaches the main thread (the others block it), which
+ * interrupts the thread waiting in accept (SIGUSR1, no restart) until every
+ * thread has finished its request and returned.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +38,9 @@
 
 #include "attach.h"
 #include "client_addr.h"
+#include "cmd_hash.h"
+#include "healthz.h"
+#include "inflight.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool_client.h"
@@ -24,6 +51,7 @@
 #include "solutions.h"
 #include "strbuf.h"
 #include "verdict_cache.h"
+#include "verdict_size.h"
 #include "worker.h"
 
 /* What one request did, for the log line and the metrics. */
@@ -41,15 +69,30 @@ struct request_log {
 	long long start_us;
 };
 
+/* One per thread: everything one request in flight uses. */
 struct worker {
 	const struct config *cfg;
 	const struct catalogue *cat;
 	struct engine *engines;
 	CURL *curl;		/* for /_ping */
 	struct verdict_cache vc;
+	struct verdict_cache sol_own;	/* the solutions' instance, when it is another one */
+	struct verdict_cache *sol;	/* &sol_own, or &vc when solutions live in the cache's Redis */
 	struct pool_client pool;
-	struct proxy_list trusted;
-	int index;
+	int index;		/* the process's */
+	int thread;
+	int exec_max, wait_max;	/* per client in flight: the settings, fitted to the capacity */
+	const struct proxy_list *exempt;	/* limits_exempt, parsed once per process */
+	FCGX_Request req;
+	bool req_ready;		/* FCGX_InitRequest done */
+	pthread_t tid;
+	bool running;
+};
+
+/* The place a request holds in its client's share (inflight.h). */
+struct place {
+	int index;		/* -1: none */
+	enum inflight_kind kind;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -107,16 +150,28 @@ struct run_error {
 	const char *header;
 };
 
+/* Each engine's API version, learnt once per process by whichever thread pings it first. */
+static pthread_mutex_t api_mu = PTHREAD_MUTEX_INITIALIZER;
+static char api_versions[CONFIG_MAX_ENGINES][16];
+
 static int ensure_api_version(struct worker *w, struct engine *e)
 {
 	struct docker_error err;
 
 	if (e->api_version[0])
 		return 0;
+	pthread_mutex_lock(&api_mu);
+	memcpy(e->api_version, api_versions[e->index], sizeof(e->api_version));
+	pthread_mutex_unlock(&api_mu);
+	if (e->api_version[0])
+		return 0;
 	if (docker_ping(w->curl, e, 2000L, &err) < 0) {
 		lwarn("%s", err.message);
 		return -1;
 	}
+	pthread_mutex_lock(&api_mu);
+	memcpy(api_versions[e->index], e->api_version, sizeof(e->api_version));
+	pthread_mutex_unlock(&api_mu);
 	return 0;
 }
 
@@ -248,7 +303,8 @@ static void execute_and_answer(struct worker *w, FCGX_Request *r, struct request
 		return;
 	}
 	rl->layer = LAYER_EXECUTED;
-	body = verdict_reply_json(ch->slug, ch->version, &v, &blen);
+	/* At most VERDICT_REPLY_MAX bytes served and stored, whatever the output holds. */
+	body = verdict_reply_bounded(ch->slug, ch->version, &v, VERDICT_REPLY_MAX, &blen);
 	ttl = cache_ttl(w, ch, v.correct);
 	/* A verdict that measured the machine is neither kept nor published (issue 11, rule 5). */
 	if (v.transient) {
@@ -256,8 +312,9 @@ static void execute_and_answer(struct worker *w, FCGX_Request *r, struct request
 		if (ttl > w->cfg->transient_ttl_s)
 			ttl = w->cfg->transient_ttl_s;
 	}
-	if (v.correct && store)
-		solutions_record(&w->vc, ch, cmd, len);
+	/* Solutions have their own instance when configured: record there even without the cache. */
+	if (v.correct && !v.transient && (store || w->sol != &w->vc))
+		solutions_record(w->sol, ch, cmd, len);
 	verdict_free(&v);
 	if (body == NULL) {
 		fail(r, rl, 500, "internal", "Out of memory.", NULL, NULL);
@@ -277,7 +334,7 @@ static void sleep_ms(int ms)
 		;
 }
 
-/* The in-flight lock's token: "<pid>-<microseconds>@<node_id>", so that a waiter knows the holder. */
+/* The in-flight lock's token: "<pid>-<microseconds><thread, 4 digits>@<node_id>": a waiter knows the holder. */
 #define LOCK_TOKEN_MAX 192
 
 /* A lock held by a worker of this node that no longer exists (it crashed) is stale. */
@@ -292,6 +349,44 @@ static bool holder_died(const struct worker *w, const char *holder)
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
+static void leave_place(struct place *p)
+{
+	if (p->index >= 0)
+		inflight_leave(inflight, p->index);
+	p->index = -1;
+	p->kind = 0;
+}
+
+/*
+ * Hold a place of kind (an execution, or a wait for an identical one) in the client's share.
+ * false: the client has too many in flight; the 429 is answered.
+ */
+static bool admit(struct worker *w, FCGX_Request *r, struct request_log *rl, enum inflight_kind kind, struct place *p)
+{
+	int max = proxy_list_contains(w->exempt, rl->client) ? 0 : kind == INFLIGHT_EXEC ? w->exec_max : w->wait_max;
+	/* No request lives longer than this: a record older is a leftover. */
+	long long max_age = 2LL * w->cfg->hard_deadline_ms + w->cfg->pool_wait_ms + 5000;
+	int idx;
+
+	if (p->kind == kind)
+		return true;
+	leave_place(p);
+	if (max <= 0)
+		return true;
+	idx = inflight_enter(inflight, rl->client, kind, max, monotonic_ms(), max_age);
+	if (idx == -1) {
+		if (metrics)
+			metrics_add(&metrics->inflight_refused[kind == INFLIGHT_EXEC ? 0 : 1], 1);
+		fail(r, rl, 429, "rate_limited", kind == INFLIGHT_EXEC ?
+		    "Too many of your commands are running at once: wait for their verdicts." :
+		    "Too many of your requests are waiting for a verdict: wait for them.", NULL, "Retry-After: 1");
+		return false;
+	}
+	p->index = idx;
+	p->kind = kind;
+	return true;
+}
+
 static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl, const char *method, const char *qs)
 {
 	struct query q;
@@ -303,6 +398,9 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	char *cached = NULL;
 	size_t cached_len;
 	long long give_up;
+	enum vc_result lookup;
+	struct place place = { -1, 0 };
+	bool exempt = proxy_list_contains(w->exempt, rl->client);
 	int ver;
 
 	if (strcmp(method, "GET") != 0) {
@@ -340,28 +438,49 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 	}
 
 	vcache_key(w->cfg, ch->slug, ch->version, cmd, clen, key, sizeof(key));
-	switch (vcache_get(&w->vc, key, &cached, &cached_len)) {
-	case VC_HIT:
+	lookup = vcache_get(&w->vc, key, &cached, &cached_len);
+	if (lookup == VC_HIT) {
 		rl->layer = LAYER_REDIS;
 		answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
+		/* One more visitor solved it this way (nginx's own hits never get here). */
+		if (rl->outcome == OUT_CORRECT)
+			solutions_count(w->sol, ch, cmd, clen);
 		goto out;
-	case VC_ERROR:
+	}
+	/*
+	 * Not a cache hit: this request costs a token, whether it runs the command or waits
+	 * for an identical run (a wait holds a worker too). Redis's bucket decides, else this
+	 * node's (Redis down or refusing writes).
+	 */
+	{
+		int retry_after;
+
+		if (!exempt && ratelimit_charge(&w->vc, rl->client, &retry_after) == 0) {
+			char header[48];
+
+			snprintf(header, sizeof(header), "Retry-After: %d", retry_after);
+			if (metrics)
+				metrics_add(&metrics->rate_limited, 1);
+			fail(r, rl, 429, "rate_limited", "Too many new commands from your address: wait a little.",
+			    NULL, header);
+			goto out;
+		}
+	}
+	if (lookup == VC_ERROR) {
 		/* No cache: no lock either. Answer by executing. */
+		if (!admit(w, r, rl, INFLIGHT_EXEC, &place))
+			goto out;
 		execute_and_answer(w, r, rl, ch, cmd, clen, key, false);
 		goto out;
-	case VC_MISS:
-		break;
 	}
 
 	/* One execution per distinct command: take the lock or wait for whoever holds it. */
-	snprintf(token, sizeof(token), "%ld-%lld@%s", (long)getpid(), now_us(), w->cfg->node_id);
+	snprintf(token, sizeof(token), "%ld-%lld%04d@%s", (long)getpid(), now_us(), w->thread, w->cfg->node_id);
 	give_up = monotonic_ms() + w->cfg->hard_deadline_ms + 2000;
 	for (;;) {
 		enum vc_result lk = vcache_lock(&w->vc, key, token, w->cfg->hard_deadline_ms + 1000);
 
 		if (lk == VC_HIT) {
-			int retry_after;
-
 			/*
 			 * The previous holder stores its verdict before it unlocks, so it may have
 			 * finished between our first look and our lock: look again, or it runs twice.
@@ -372,30 +491,26 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 				answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
 				goto out;
 			}
-			/* Only executions count against a client's limit, never cache hits. */
-			if (ratelimit_take(&w->vc, rl->client, &retry_after) == 0) {
-				char header[48];
-
-				vcache_unlock(&w->vc, key, token);
-				snprintf(header, sizeof(header), "Retry-After: %d", retry_after);
-				if (metrics)
-					metrics_add(&metrics->rate_limited, 1);
-				fail(r, rl, 429, "rate_limited", "Too many new commands from your address: wait a little.",
-				    NULL, header);
-				goto out;
-			}
 		}
 		if (lk == VC_HIT || lk == VC_ERROR) {
+			if (!admit(w, r, rl, INFLIGHT_EXEC, &place)) {
+				if (lk == VC_HIT)
+					vcache_unlock(&w->vc, key, token);
+				goto out;
+			}
 			execute_and_answer(w, r, rl, ch, cmd, clen, key, lk == VC_HIT);
 			if (lk == VC_HIT)
 				vcache_unlock(&w->vc, key, token);
 			goto out;
 		}
 		/* Someone runs it now: poll for the stored verdict while their lock lives. */
-		while (monotonic_ms() < give_up) {
+		if (!admit(w, r, rl, INFLIGHT_WAIT, &place))
+			goto out;
+		for (int pause_ms = 10; monotonic_ms() < give_up; pause_ms = pause_ms < 40 ? pause_ms + 5 : 40) {
 			enum vc_result got;
 
-			sleep_ms(10);
+			/* From 10 ms up to 40: hundreds of waiters must not flood Redis. */
+			sleep_ms(pause_ms);
 			got = vcache_get(&w->vc, key, &cached, &cached_len);
 			if (got == VC_HIT) {
 				rl->layer = LAYER_INFLIGHT;
@@ -417,6 +532,7 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 		}
 	}
 out:
+	leave_place(&place);
 	free(cached);
 	query_free(&q);
 }
@@ -446,7 +562,7 @@ static void handle_solutions(struct worker *w, FCGX_Request *r, struct request_l
 	if ((ch = find_challenge(w, r, rl, slug, slen)) == NULL)
 		goto out;
 	rl->ver = ch->version;
-	if (solutions_json(&w->vc, ch, &body, &blen) < 0) {
+	if (solutions_json(w->sol, ch, &body, &blen) < 0) {
 		fail(r, rl, 503, "solutions_unavailable", "Solutions cannot be read right now.", NULL, "Retry-After: 5");
 		goto out;
 	}
@@ -511,14 +627,15 @@ static void handle(struct worker *w, FCGX_Request *r)
 	rl.engine = -1;
 	rl.slug = "-";
 	copy_request_id(FCGX_GetParam("REQUEST_ID", r->envp), rl.id, sizeof(rl.id));
-	client_address(FCGX_GetParam("REMOTE_ADDR", r->envp), FCGX_GetParam("HTTP_X_FORWARDED_FOR", r->envp),
-	    &w->trusted, rl.client);
+	/* nginx's realip module already made REMOTE_ADDR the client's (client_addr.h). */
+	client_key(FCGX_GetParam("REMOTE_ADDR", r->envp), rl.client);
 	if (method == NULL)
 		method = "";
 	if (qs == NULL)
 		qs = "";
 	if (script && strcmp(script, "/r") == 0) {
 		rl.ep = EP_R;
+		cmd_hash_header(r, qs, w->cfg->query_max);
 		handle_run(w, r, &rl, method, qs);
 	} else if (script && strcmp(script, "/s") == 0) {
 		rl.ep = EP_S;
@@ -526,6 +643,9 @@ static void handle(struct worker *w, FCGX_Request *r)
 	} else if (script && strcmp(script, "/metrics") == 0) {
 		rl.ep = EP_METRICS;
 		handle_metrics(w, r, &rl, method);
+	} else if (script && strcmp(script, "/healthz") == 0) {
+		rl.ep = EP_OTHER;
+		rl.status = healthz_answer(r, w->cfg, method, &rl.code, &rl.outcome);
 	} else {
 		rl.ep = EP_OTHER;
 		fail(r, &rl, 404, "not_found", "There is nothing here.", NULL, NULL);
@@ -540,11 +660,130 @@ static void handle(struct worker *w, FCGX_Request *r)
 	    (now_us() - rl.start_us) / 1000.0);
 }
 
+/* ---- threads ---- */
+
+static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t accept_owner;
+static int accepting;		/* accept_owner waits in FCGX_Accept_r (atomic) */
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&stop_requested, __ATOMIC_SEQ_CST) != 0;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;		/* only interrupts a blocked accept */
+}
+
+static void *serve(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		int rc;
+
+		pthread_mutex_lock(&accept_mu);
+		if (stopping()) {
+			pthread_mutex_unlock(&accept_mu);
+			break;
+		}
+		accept_owner = pthread_self();
+		__atomic_store_n(&accepting, 1, __ATOMIC_SEQ_CST);
+		rc = FCGX_Accept_r(&w->req);
+		__atomic_store_n(&accepting, 0, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&accept_mu);
+		if (rc < 0) {
+			if (stopping())
+				break;
+			if (errno != EINTR) {
+				lerr("accept failed: %s", strerror(errno));
+				sleep_ms(100);
+			}
+			continue;
+		}
+		handle(w, &w->req);
+		FCGX_Finish_r(&w->req);
+	}
+	FCGX_Finish_r(&w->req);
+	return NULL;
+}
+
+static int worker_setup(struct worker *w, const struct config *cfg, const struct catalogue *cat, int listen_fd,
+    int index, int thread)
+{
+	w->cfg = cfg;
+	w->cat = cat;
+	w->index = index;
+	w->thread = thread;
+	w->curl = curl_easy_init();
+	w->engines = calloc(cfg->n_engines, sizeof(*w->engines));
+	if (w->curl == NULL || w->engines == NULL) {
+		lerr("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_engines; i++)
+		if (engine_init(&w->engines[i], &cfg->engines[i], (int)i) < 0) {
+			lerr("cannot set up engine %s", cfg->engines[i].url);
+			return -1;
+		}
+	vcache_init(&w->vc, cfg);
+	vcache_init_solutions(&w->sol_own, cfg);
+	/* One instance for both: one connection, one outage. */
+	w->sol = strcmp(cfg->solutions_redis, cfg->redis) == 0 ? &w->vc : &w->sol_own;
+	pool_client_init(&w->pool, cfg->pool_socket);
+	if (FCGX_InitRequest(&w->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		lerr("cannot initialise a libfcgi request");
+		return -1;
+	}
+	w->req_ready = true;
+	return 0;
+}
+
+/* Undo worker_setup (also after a partial one: w was zeroed first). */
+static void worker_cleanup(struct worker *w)
+{
+	if (w->req_ready)
+		FCGX_Free(&w->req, 1);
+	vcache_close(&w->vc);
+	vcache_close(&w->sol_own);
+	if (w->pool.path)
+		pool_client_close(&w->pool);
+	if (w->engines)
+		for (size_t i = 0; i < w->cfg->n_engines; i++)
+			engine_free(&w->engines[i]);
+	free(w->engines);
+	if (w->curl)
+		curl_easy_cleanup(w->curl);
+}
+
+/*
+ * A client's share: with C requests in flight per node (workers x threads), one client holding
+ * them all would stall everyone: its executions plus waits leave at least one place free.
+ */
+static void fit_share(const struct config *cfg, int index, int *exec_max, int *wait_max)
+{
+	int cap = cfg->workers * cfg->worker_threads;
+
+	*exec_max = cfg->client_executions_max;
+	*wait_max = cfg->client_waits_max;
+	if (*exec_max > 0 && cap > 1 && *exec_max > cap - 1)
+		*exec_max = cap - 1;
+	if (*wait_max > 0 && cap > 1 && *exec_max + *wait_max > cap - 1)
+		*wait_max = cap - 1 - *exec_max > 0 ? cap - 1 - *exec_max : 1;
+	if (index == 0 && (*exec_max != cfg->client_executions_max || *wait_max != cfg->client_waits_max))
+		linfo("per client in flight: %d executions, %d waits (fitted to %d workers x %d threads)", *exec_max,
+		    *wait_max, cfg->workers, cfg->worker_threads);
+}
+
 int worker_main(const struct config *cfg, const struct catalogue *cat, int listen_fd, int index)
 {
-	struct worker w;
-	FCGX_Request req;
+	int n = cfg->worker_threads, started = 0, status = 0, exec_max, wait_max;
+	struct proxy_list exempt;
+	struct worker *ws;
 	struct sigaction sa;
+	sigset_t block, old;
+	pthread_attr_t attr;
 	char role[32];
 
 	snprintf(role, sizeof(role), "worker%d", index);
@@ -553,60 +792,86 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 	sa.sa_handler = on_term;	/* no SA_RESTART: a blocked accept returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	memset(&w, 0, sizeof(w));
-	w.cfg = cfg;
-	w.cat = cat;
-	w.index = index;
-	w.curl = curl_easy_init();
-	w.engines = calloc(cfg->n_engines, sizeof(*w.engines));
-	if (w.curl == NULL || w.engines == NULL) {
-		lerr("out of memory");
-		return 1;
-	}
-	for (size_t i = 0; i < cfg->n_engines; i++)
-		if (engine_init(&w.engines[i], &cfg->engines[i], (int)i) < 0) {
-			lerr("cannot set up engine %s", cfg->engines[i].url);
-			return 1;
-		}
-	vcache_init(&w.vc, cfg);
-	pool_client_init(&w.pool, cfg->pool_socket);
-	{
-		char err[160];
-
-		/* The master checked it already; a failure here is only memory. */
-		if (proxy_list_parse(cfg->trusted_proxies, &w.trusted, err, sizeof(err)) < 0) {
-			lerr("trusted_proxies: %s", err);
-			return 1;
-		}
-	}
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (FCGX_Init() != 0) {
 		lerr("cannot initialise libfcgi");
 		return 1;
 	}
-	while (!stop_requested) {
-		if (FCGX_Accept_r(&req) < 0) {
-			if (stop_requested)
-				break;
-			if (errno == EINTR)
-				continue;
-			lerr("accept failed: %s", strerror(errno));
-			sleep_ms(100);
-			continue;
+	fit_share(cfg, index, &exec_max, &wait_max);
+	{
+		char err[160];
+
+		/* The master checked it; a failure here is only memory. */
+		if (proxy_list_parse(cfg->limits_exempt, &exempt, err, sizeof(err)) < 0) {
+			lerr("limits_exempt: %s", err);
+			return 1;
 		}
-		handle(&w, &req);
-		FCGX_Finish_r(&req);
 	}
-	FCGX_Free(&req, 1);
-	vcache_close(&w.vc);
-	pool_client_close(&w.pool);
-	proxy_list_free(&w.trusted);
-	for (size_t i = 0; i < cfg->n_engines; i++)
-		engine_free(&w.engines[i]);
-	free(w.engines);
-	curl_easy_cleanup(w.curl);
-	return 0;
+	ws = calloc((size_t)n, sizeof(*ws));
+	if (ws == NULL) {
+		lerr("out of memory");
+		proxy_list_free(&exempt);
+		return 1;
+	}
+	/* The threads block SIGTERM and SIGINT (they inherit this mask): the main thread gets them. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (int i = 0; i < n; i++) {
+		int rc;
+
+		ws[i].exec_max = exec_max;
+		ws[i].wait_max = wait_max;
+		ws[i].exempt = &exempt;
+		if (worker_setup(&ws[i], cfg, cat, listen_fd, index, i) < 0) {
+			status = 1;
+			break;
+		}
+		rc = pthread_create(&ws[i].tid, &attr, serve, &ws[i]);
+		if (rc != 0) {
+			lerr("cannot start thread %d: %s", i, strerror(rc));
+			status = 1;
+			break;
+		}
+		ws[i].running = true;
+		started++;
+	}
+	pthread_attr_destroy(&attr);
+	if (status != 0) {
+		__atomic_store_n(&stop_requested, 1, __ATOMIC_SEQ_CST);
+	} else {
+		/* Wait for SIGTERM: SIGTERM and SIGINT stay blocked except inside sigsuspend. */
+		sigset_t wait_mask = old;
+
+		sigdelset(&wait_mask, SIGTERM);
+		sigdelset(&wait_mask, SIGINT);
+		while (!stopping())
+			sigsuspend(&wait_mask);
+	}
+	/* Wake the thread waiting in accept until every thread has returned. */
+	for (int left = started; left > 0;) {
+		if (__atomic_load_n(&accepting, __ATOMIC_SEQ_CST))
+			pthread_kill(accept_owner, SIGUSR1);
+		sleep_ms(20);
+		left = 0;
+		for (int i = 0; i < n; i++)
+			if (ws[i].running && pthread_tryjoin_np(ws[i].tid, NULL) == 0)
+				ws[i].running = false;
+			else if (ws[i].running)
+				left++;
+	}
+	for (int i = 0; i < n; i++)
+		if (ws[i].cfg)
+			worker_cleanup(&ws[i]);
+	free(ws);
+	proxy_list_free(&exempt);
+	return status;
 }

@@ -544,7 +544,7 @@ static bool augment(size_t u, size_t n, const unsigned char *adj, size_t *line_o
  * perfect matching; greedy assignment would fail on overlapping patterns).
  * Counts are equal here. Returns 1 on a match, 0 with the diff noted, -1.
  */
-static int match_unordered(const struct judge *j, struct compare_result *res)
+static int match_unordered(const struct judge *j, struct compare_result *res, size_t *unmatched)
 {
 	size_t n = j->got.n, unmatched_line = SIZE_MAX, unmatched_pat = SIZE_MAX;
 	unsigned char *adj = NULL, *seen = NULL;
@@ -575,8 +575,11 @@ static int match_unordered(const struct judge *j, struct compare_result *res)
 		line_of_pat[p] = SIZE_MAX;
 	for (size_t i = 0; i < n; i++) {
 		memset(seen, 0, n);
-		if (!augment(i, n, adj, line_of_pat, seen) && unmatched_line == SIZE_MAX)
-			unmatched_line = i;
+		if (!augment(i, n, adj, line_of_pat, seen)) {
+			(*unmatched)++;
+			if (unmatched_line == SIZE_MAX)
+				unmatched_line = i;
+		}
 	}
 	if (unmatched_line == SIZE_MAX) {
 		rc = 1;
@@ -624,6 +627,45 @@ static const char *plural(size_t n)
 	return n == 1 ? "" : "s";
 }
 
+/*
+ * Rule 6 without regex, both sides sorted: how many expected lines have no
+ * equal in the output (missing) and how many output lines have none among the
+ * expected (extra), each line counted as often as it occurs.
+ */
+static void count_unmatched(const struct judge *j, size_t *missing, size_t *extra)
+{
+	size_t g = 0, w = 0;
+
+	*missing = *extra = 0;
+	while (g < j->got.n && w < j->want.n) {
+		int d = bline_cmp(&j->got.v[g], &j->want.v[w]);
+
+		if (d == 0)
+			g++, w++;
+		else if (d < 0)
+			g++, (*extra)++;
+		else
+			w++, (*missing)++;
+	}
+	*extra += j->got.n - g;
+	*missing += j->want.n - w;
+}
+
+/* Any order: say how many lines are missing and how many are extra, never which. */
+static void unordered_message(struct compare_result *res, size_t missing, size_t extra)
+{
+	if (missing && extra)
+		set_message(res, "%zu expected line%s %s missing and %zu line%s %s extra (the order does not matter here).",
+		    missing, plural(missing), missing == 1 ? "is" : "are", extra, plural(extra),
+		    extra == 1 ? "is" : "are");
+	else if (missing)
+		set_message(res, "%zu expected line%s %s missing (the order does not matter here).", missing,
+		    plural(missing), missing == 1 ? "is" : "are");
+	else
+		set_message(res, "%zu line%s %s extra: the output has lines the challenge does not ask for "
+		    "(the order does not matter here).", extra, plural(extra), extra == 1 ? "is" : "are");
+}
+
 static void count_message(const struct judge *j, struct compare_result *res)
 {
 	size_t want = j->want.n, got = j->got.n;
@@ -643,6 +685,7 @@ static void count_message(const struct judge *j, struct compare_result *res)
 static int judge_lines(struct judge *j, struct compare_result *res)
 {
 	const struct expect *e = j->e;
+	size_t unmatched = 0, missing, extra;
 	int m;
 
 	res->n_expected = j->want.n;
@@ -652,7 +695,7 @@ static int judge_lines(struct judge *j, struct compare_result *res)
 		blines_sort(&j->want);
 	}
 	if (!e->order && e->regex && j->got.n == j->want.n)
-		m = match_unordered(j, res);
+		m = match_unordered(j, res, &unmatched);
 	else
 		m = match_ordered(j, res);
 	if (m < 0) {
@@ -665,7 +708,12 @@ static int judge_lines(struct judge *j, struct compare_result *res)
 		res->first_diff = j->got.n;
 		return 0;
 	}
-	if (j->got.n != j->want.n)
+	if (!e->order && !e->regex && j->want.n > 0 && j->got.n > 0) {
+		count_unmatched(j, &missing, &extra);
+		unordered_message(res, missing, extra);
+	} else if (!e->order && e->regex && j->got.n == j->want.n && unmatched > 0)
+		unordered_message(res, unmatched, unmatched);
+	else if (j->got.n != j->want.n)
 		count_message(j, res);
 	else if (e->order && !e->ignore_non_matching)
 		set_message(res, "Line %zu of the output is not what was expected.",
@@ -673,6 +721,42 @@ static int judge_lines(struct judge *j, struct compare_result *res)
 	else
 		set_message(res, "The output does not match.");
 	return 0;
+}
+
+/*
+ * Bash's "NAME: command not found" in the raw output: copy NAME (printable
+ * bytes, at most namelen-1) and return true. Only when no expected line says
+ * it too: a challenge about that message judges it like any output.
+ */
+static bool command_not_found(const struct expect *e, const char *out, size_t len, char *name, size_t namelen)
+{
+	static const char tail[] = ": command not found";
+	const size_t tl = sizeof(tail) - 1;
+	const char *hit = NULL, *start;
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->n_lines; i++)
+		if (strstr(e->lines[i], "command not found"))
+			return false;
+	for (size_t i = 0; i + tl <= len; i++)
+		if (memcmp(out + i, tail, tl) == 0) {
+			hit = out + i;
+			break;
+		}
+	if (hit == NULL)
+		return false;
+	/* bash: line 1: NAME: command not found -- NAME starts after the previous ": " on that line. */
+	for (start = hit; start > out && start[-1] != '\n'; start--)
+		if (start - out >= 2 && start[-1] == ' ' && start[-2] == ':')
+			break;
+	while (start + n < hit && n + 1 < namelen) {
+		unsigned char c = (unsigned char)start[n];
+
+		name[n] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		n++;
+	}
+	name[n] = '\0';
+	return n > 0;
 }
 
 int compare_output(const struct expect *e, const char *out, size_t len, struct compare_result *res)
@@ -694,6 +778,14 @@ int compare_output(const struct expect *e, const char *out, size_t len, struct c
 	if (e->ignore_non_matching && drop_non_matching(&j, res) < 0)
 		goto out;
 	rc = judge_lines(&j, res);
+	if (rc == 0 && !res->match) {
+		char name[48];
+
+		/* The shell's own complaint explains the output better than a line count. */
+		if (command_not_found(e, out, len, name, sizeof(name)))
+			set_message(res, "The shell found no command named '%s' (bash said \"command not found\"): "
+			    "check its spelling, or whether this sandbox has it.", name);
+	}
 out:
 	judge_free(&j);
 	return rc;

@@ -247,10 +247,13 @@ verdict('memory hog (tail /dev/zero keeps one endless line)', 'tail /dev/zero; e
 });
 
 verdict('yes flood', 'yes', sub {
-    my ($v) = @_;
+    my ($v, $res) = @_;
     is($v->{truncated}, JSON::PP::true, 'truncated');
-    is(length $v->{output}, $LIMIT{output_cap}, 'exactly the 64 KiB output cap kept');
-    like($v->{output}, qr/\A(?:y\n)+\z/, 'and it is what yes wrote');
+    # 64 KiB of "y\n" escape to 96 KiB: the reply's bound (96 KiB) cuts a little more.
+    cmp_ok(length $res->{content}, '<=', 96 * 1024, 'the reply is at most 96 KiB (' . length($res->{content}) . ')');
+    cmp_ok(length $v->{output}, '>', $LIMIT{output_cap} - 1024, 'nearly the 64 KiB output cap kept (' . length($v->{output}) . ')');
+    cmp_ok(length $v->{output}, '<=', $LIMIT{output_cap}, 'and no more');
+    like($v->{output}, qr/\A(?:y\n)+y?\z/, 'and it is what yes wrote');
 });
 
 verdict('cat /dev/urandom flood', 'cat /dev/urandom', sub {

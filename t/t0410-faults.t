@@ -147,7 +147,8 @@ sub pool_pid {
 # ---- stack A: the machine's engine ---------------------------------------------------------------
 
 {
-    my $s = Cmdarena::Stack->new(workers => 2, conf => { pool_size => 3 });
+    # One request per worker process (worker_threads 1): killing one fails exactly its request.
+    my $s = Cmdarena::Stack->new(workers => 2, conf => { pool_size => 3, worker_threads => 1 });
 
     # An orphan: a started sandbox container of this node that no pool keeper knows (as a crashed
     # keeper or an engine restart leaves them). The reaper must remove it once it is older than

@@ -15,13 +15,12 @@ my $s = Cmdarena::Stack->new(workers => 2, conf => { reap_interval_s => 1, reap_
     hard_deadline_ms => 8000 });
 my $master = $s->fcgi_pid;
 
-# The pool keeper is the master's one multi-threaded child (its engine threads); workers have one.
+# The pool keeper: the child of the master whose log lines say pool[pid] (workers have threads too).
 sub keeper_pid {
-    for my $kid ($s->children_of($master)) {
-        open(my $fh, '<', "/proc/$kid/status") or next;
-        local $/;
-        my ($threads) = (<$fh> // '') =~ /^Threads:\s+(\d+)/m;
-        return $kid if ($threads // 1) > 1;
+    my %kids = map { $_ => 1 } $s->children_of($master);
+    my @pids = $s->log('fcgi') =~ /\bpool\[(\d+)\]/g;
+    for my $pid (reverse @pids) {
+        return $pid if $kids{$pid};
     }
     return undef;
 }

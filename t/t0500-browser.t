@@ -3,7 +3,10 @@
 # from npm) against a real stack started here, and reports in TAP, relayed below. It loads the
 # page, solves and fails challenges by typing, reloads, tries output that looks like markup, a
 # deep link, a phone-sized screen, three challenges with the keyboard alone, and the verdicts for
-# a timeout, a cut output, a rate limit (on a second stack), a stale version and a server gone. Screenshots of the
+# a timeout, a cut output, a rate limit (on a second stack), a stale version and a server gone.
+# Issue 16, by keyboard: Tab completion from the real files only, verdicts that teach, two hints,
+# giving up, the golf line, exporting the progress and importing it into fresh profiles (code and
+# link), the light theme and its toggle, and the page's weight. Screenshots of the
 # main states go to the stack's temp dir and to var/screenshots/.
 use strict;
 use warnings;

@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # Solutions: every executed correct verdict records its command (per slug and version, distinct,
-# shortest first, bounded by solutions_max); GET /s?slug= answers the first 20 as JSON, cached by
+# shortest first, bounded by solutions_max) and counts it, as does every correct verdict answered
+# from Redis (most used first); GET /s?slug= answers the first 20 both ways as JSON, cached by
 # nginx for solutions_ttl_s; commands come back exactly as sent, as JSON data.
 use strict;
 use warnings;
@@ -14,6 +15,7 @@ use Time::HiRes qw(sleep time);
 my $ttl = 3;
 my $s = Cmdarena::Stack->new(conf => { solutions_ttl_s => $ttl, solutions_max => 20 });
 my $zkey = 'cmdarena:sol::hello_world:1';    # cmdarena:sol:<cache_salt>:<slug>:<version>
+my $ckey = 'cmdarena:solc::hello_world:1';   # the counts: cmdarena:solc:<cache_salt>:<slug>:<version>
 
 sub run_cmd {
     my ($cmd, $want) = @_;
@@ -35,7 +37,8 @@ sub wait_ttl {
 my $empty = solutions();
 is($empty->{status}, 200, '/s: 200');
 like($empty->{headers}{'content-type'} // '', qr{^application/json}, '/s: JSON');
-is_deeply($empty->{json}, { slug => 'hello_world', ver => 1, solutions => [] }, '/s: no solutions yet')
+is_deeply($empty->{json}, { slug => 'hello_world', ver => 1, solutions => [], shortest => [], most_used => [] },
+    '/s: no solutions yet')
     or diag $empty->{content};
 is($empty->{headers}{'x-cache-status'}, 'MISS', '/s: the first ask is an nginx MISS');
 my $t_cached = time;
@@ -65,7 +68,10 @@ my $hit = $s->r(slug => 'hello_world', ver => 1, cmd => 'echo hello world');
 is($hit->{headers}{'x-cache-status'}, 'HIT', 'the same command again: an nginx hit');
 my $plus = $s->get('/r?slug=hello_world&ver=1&cmd=echo+hello+world');
 is($plus->{headers}{'x-cmdarena-layer'}, 'redis', 'spelt with +: a Redis hit');
-is($s->redis('ZCARD', $zkey), 4, 'answers from a cache add nothing');
+is($s->redis('ZCARD', $zkey), 4, 'answers from a cache add no new command');
+is($s->redis('ZSCORE', $ckey, 'echo hello world'), 2, 'the Redis hit counts one more use; the nginx hit none');
+is($s->redis('ZSCORE', $ckey, q{echo 'hello world'}), 1, 'a command solved once: one use');
+is($s->redis('ZSCORE', $ckey, 'echo hello'), '', 'the incorrect command has no count');
 
 wait_ttl($t_cached);
 my $list = solutions();
@@ -74,6 +80,14 @@ $t_cached = time;
 is_deeply($list->{json}{solutions},
     ['echo hello world', 'echo "hello world"', q{echo 'hello world'}, 'printf "hello world\n"'],
     'shortest first; equal lengths in byte order (" before \')') or diag $list->{content};
+is_deeply($list->{json}{shortest}[0], { cmd => 'echo hello world', length => 16, uses => 2 },
+    'shortest: each with its length in bytes and its uses') or diag $list->{content};
+is_deeply([map { $_->{cmd} } @{ $list->{json}{shortest} // [] }], $list->{json}{solutions},
+    'shortest lists the same commands as solutions, in the same order');
+is_deeply($list->{json}{most_used}[0], { cmd => 'echo hello world', length => 16, uses => 2 },
+    'most_used: the command used twice comes first') or diag $list->{content};
+is(scalar @{ $list->{json}{most_used} // [] }, 4, 'most_used lists all four');
+is_deeply([map { $_->{uses} } @{ $list->{json}{most_used} }[1 .. 3]], [1, 1, 1], 'the others once each');
 my ($max_age) = ($list->{headers}{'cache-control'} // '') =~ /max-age=(\d+)/;
 ok(defined $max_age && $max_age <= $ttl,
     "browsers keep /s no longer than solutions_ttl_s ($ttl): " . ($list->{headers}{'cache-control'} // 'no Cache-Control'));
@@ -100,6 +114,7 @@ like($list->{content}, qr/<script>/, 'no HTML escaping in the JSON: the page sho
 my @numbered = map { "echo hello world #$_" } 1 .. 16;
 run_cmd($_, 'correct') for @numbered;
 is($s->redis('ZCARD', $zkey), 20, 'solutions_max (20) bounds the set');
+is($s->redis('ZCARD', $ckey), 20, 'and the counts');
 is($s->redis('ZSCORE', $zkey, $markup), '', 'the longest command was dropped');
 wait_ttl($t_cached);
 $list = solutions();
@@ -112,6 +127,7 @@ is_deeply(\@lengths, [sort { $a <=> $b } @lengths], 'in order of length');
 my $other = solutions('list_files');
 is($other->{status}, 200, '/s?slug=list_files: 200');
 is_deeply($other->{json}{solutions}, [], "another challenge's list is empty") or diag $other->{content};
+is_deeply($other->{json}{most_used}, [], "and its most used") or diag $other->{content};
 
 # ---- bad requests are JSON errors, never cached ----
 for my $case (['missing slug', '/s', 400, 'missing_parameter'], ['empty slug', '/s?slug=', 400, 'missing_parameter'],

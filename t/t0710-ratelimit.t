@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Rate limits. The pool's own: executions (cache misses) per client address, a token bucket in
 # Redis; over it a 429 JSON with Retry-After, never cached; cache hits do not count. The client
-# address is REMOTE_ADDR, or X-Forwarded-For when REMOTE_ADDR is a trusted proxy. In front,
+# address is what nginx's realip module makes of REMOTE_ADDR and X-Forwarded-For (trusted_proxies
+# rendered as set_real_ip_from; the app reads no header). In front,
 # nginx's limit_req guards /r for every request, hits included (loopback exempt in tests).
 #
 # Loopback has many addresses: requests from 127.0.0.2 play a trusted proxy, 127.0.0.3 a

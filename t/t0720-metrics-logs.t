@@ -14,6 +14,7 @@ use IO::Socket::UNIX;
 use JSON::PP;
 use POSIX ();
 use Socket qw(SOCK_DGRAM);
+use Digest::SHA qw(sha256_hex);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -159,17 +160,24 @@ is($up, 1, 'redis_up 1 once it is back');
 
 # ---- logs: one worker line per request, joined to nginx's by the request id ----
 my $t_req = time;
+my $log_hash = substr(sha256_hex('echo log line'), 0, 16);
 my $miss = $s->r(slug => 'hello_world', ver => 1, cmd => 'echo log line');
 my $hit = $s->r(slug => 'hello_world', ver => 1, cmd => 'echo log line');
 is($hit->{headers}{'x-cache-status'}, 'HIT', 'the second is an nginx hit');
 my $bad = $s->get('/r?slug=hello_world&ver=x&cmd=ls');
 my @access;
 for (1 .. 40) {    # nginx flushes its buffered access log every second
-    @access = grep { m{"GET /r\?(?:cmd|slug)=[^"]*(?:log(?:%20|\+)line|ver=x)} } split /\n/, $s->log('nginx-access');
+    @access = grep { m{"GET /r HTTP/1\.1" .*(?:\bcmd=\Q$log_hash\E\b|\bver=x\b)} } split /\n/, $s->log('nginx-access');
     last if @access >= 3;
     sleep 0.1;
 }
 is(scalar @access, 3, 'three access log lines') or diag join "\n", @access;
+# By default the access log keeps a hash of each command (the worker's X-Cmdarena-Cmd), never its text.
+is($miss->{headers}{'x-cmdarena-cmd'}, $log_hash, 'X-Cmdarena-Cmd is the first 16 hex digits of SHA-256 of the command');
+is($hit->{headers}{'x-cmdarena-cmd'}, $log_hash, 'and a cache hit carries it too');
+unlike($s->log('nginx-access'), qr/log(?:%20|\+| )line|echo/, 'no command text in the access log');
+my ($bad_line) = grep { /\bver=x\b/ } @access;
+like($bad_line // '', qr/\bcmd=\Q@{[ substr(sha256_hex('ls'), 0, 16) ]}\E /, 'a refused request logs its command\'s hash too');
 my %worker_line;
 for (split /\n/, $s->log('fcgi')) {
     $worker_line{$1} .= "$_\n" if /\breq=([0-9a-f]{32}) /;

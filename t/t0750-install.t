@@ -2,13 +2,15 @@
 # make install (from the plain build, into a DESTDIR) installs like a daemon: the programs, the
 # runner and the image inputs (complete: they make the very image the tree makes), the
 # catalogue and the page, a config with the installation's paths that loads, samples and the
-# admin guide, the man pages, a systemd unit that systemd-analyze accepts. A reinstall keeps a
-# changed config; make uninstall takes back everything else.
+# admin guide, the man pages, a systemd unit that systemd-analyze accepts, nginx's two parts (which
+# Debian's stock nginx.conf loads) and the logrotate file. A reinstall keeps a changed config;
+# make uninstall takes back everything else.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Cmdarena::Stack;
+use Cmdarena::StockNginx;
 use File::Temp qw(tempdir);
 use Test::More;
 
@@ -27,7 +29,7 @@ sub slurp {
 # Where configure put things (prefix and the directories built on it).
 my %dir;
 for (split /\n/, slurp("$build/Makefile")) {
-    $dir{$1} = $2 if /^(prefix|exec_prefix|bindir|sbindir|libexecdir|sysconfdir|datarootdir|datadir|docdir|mandir|PACKAGE_TARNAME) = (.*)$/;
+    $dir{$1} = $2 if /^(prefix|exec_prefix|bindir|sbindir|libexecdir|sysconfdir|localstatedir|datarootdir|datadir|docdir|mandir|PACKAGE_TARNAME) = (.*)$/;
 }
 my $expand;
 $expand = sub { my $v = shift; $v =~ s/\$\{(\w+)\}|\$\((\w+)\)/$expand->($dir{ $1 \/\/ $2 } \/\/ '')/ge; $v };
@@ -53,7 +55,14 @@ my %want = (
     "$dir{sysconfdir}/cmdarena/cmdarena.conf" => 0644,
     "$dir{docdir}/README.md" => 0644,
     "$dir{docdir}/admin-guide.md" => 0644,
-    "$dir{docdir}/examples/nginx.conf" => 0644,
+    "$dir{docdir}/examples/nginx-http.conf" => 0644,
+    "$dir{docdir}/examples/nginx-site.conf" => 0644,
+    "$dir{docdir}/examples/render-nginx" => 0755,
+    "$dir{docdir}/examples/prometheus/cmdarena-alerts.yml" => 0644,
+    "$dir{docdir}/examples/prometheus/cmdarena-dashboard.json" => 0644,
+    "$dir{sysconfdir}/nginx/conf.d/cmdarena.conf" => 0644,
+    "$dir{sysconfdir}/nginx/sites-available/cmdarena" => 0644,
+    "$dir{sysconfdir}/logrotate.d/cmdarena" => 0644,
     "$dir{docdir}/examples/cmdarena.conf" => 0644,
     "$dir{mandir}/man1/cmdarena-check.1" => 0644,
     "$dir{mandir}/man5/cmdarena.conf.5" => 0644,
@@ -69,6 +78,30 @@ for my $f (sort keys %want) {
 is(slurp("$dest$dir{docdir}/admin-guide.md"), slurp("$root/conf/README.md"), 'the admin guide is conf/README.md');
 my $diff = `diff -r --no-dereference '$root/challenges' '$dest$pkgdata/challenges' 2>&1`;
 is($diff, '', 'the installed catalogue is the tree\'s, file for file (modes aside)');
+
+# ---- nginx's parts: the installation's paths, and the stock Debian nginx.conf loads them ----
+my $http = slurp("$dest$dir{sysconfdir}/nginx/conf.d/cmdarena.conf");
+my $site = slurp("$dest$dir{sysconfdir}/nginx/sites-available/cmdarena");
+unlike($http . $site, qr/@[A-Z_]+@/, 'no placeholder left in the nginx parts');
+like($http, qr{^fastcgi_cache_path \Q$dir{localstatedir}\E/cache/cmdarena/nginx }m, "the cache in $dir{localstatedir}/cache/cmdarena");
+like($http, qr{^\s*server unix:/run/cmdarena/fcgi\.sock;}m, 'the pool at /run/cmdarena/fcgi.sock');
+like($site, qr{^\s*root \Q$pkgdata\E/htdocs;}m, 'the site serves the installed page');
+like($site, qr{^\s*access_log \Q$dir{localstatedir}\E/log/cmdarena/nginx-access\.log cmdarena }m,
+    "its access log in $dir{localstatedir}/log/cmdarena, hashed commands (format cmdarena)");
+unlike($http . $site, qr/^\s*(?:pid|user|worker_processes|events|http)\b/m, 'no main-level directive: the stock nginx.conf keeps those');
+ok(-d "$dest$dir{localstatedir}/log/cmdarena" && -d "$dest$dir{localstatedir}/cache/cmdarena", 'the log and cache directories exist');
+my ($stock_ok, $stock_out) = Cmdarena::StockNginx::check(
+    http => "$dest$dir{sysconfdir}/nginx/conf.d/cmdarena.conf", site => "$dest$dir{sysconfdir}/nginx/sites-available/cmdarena",
+    rewrite => { "$dir{localstatedir}/" => "$dest$dir{localstatedir}/" });
+ok($stock_ok, 'nginx -t: the stock Debian nginx.conf with both parts added (its default site still enabled)') or diag $stock_out;
+# nginx -t opened the logs and made the cache directory: not the installation's.
+unlink glob("'$dest$dir{localstatedir}/log/cmdarena/'*.log");
+rmdir "$dest$dir{localstatedir}/cache/cmdarena/nginx";
+my $rot = slurp("$dest$dir{sysconfdir}/logrotate.d/cmdarena");
+like($rot, qr{^\Q$dir{localstatedir}\E/log/cmdarena/\*\.log \{}m, 'logrotate: the cmdarena logs');
+my $rot_debug = `logrotate -d '$dest$dir{sysconfdir}/logrotate.d/cmdarena' 2>&1`;
+is($?, 0, 'logrotate -d accepts it') or diag $rot_debug;
+unlike($rot_debug, qr/^error:/m, 'with no error') or diag $rot_debug;
 
 # ---- the programs run ----
 like(`'$dest$dir{sbindir}/cmdarena-fcgi' -h 2>&1`, qr/^usage: cmdarena-fcgi/, 'the installed cmdarena-fcgi runs');

@@ -1,6 +1,7 @@
-// page.js: the page around the terminal: the challenge (title, Markdown description, learn box),
-// the verdict, the next challenge, other solutions, the challenge list with progress, deep links
-// (#/<slug>) and the progress reset.
+// page.js: the page around the terminal: the challenge (title, Markdown description, learn box,
+// hints one at a time), the verdict and the golf line, the next challenge, other solutions (after a
+// solve, or on giving up), the challenge list with progress, deep links (#/<slug>), moving the
+// progress to another browser (#import=<code>), the progress reset and the light/dark theme.
 'use strict';
 
 (function () {
@@ -23,6 +24,9 @@
   let offer = null;       // the challenge Enter on an empty line opens, after a correct verdict
   let topic = null;       // the topic the list is filtered by
   let shell = null;
+  let told = false;       // the one line on how commands run was said in this visit
+  const FRESH = 'Each command runs on a fresh copy of the files: a cd, a variable or a file made by ' +
+    'one command is gone at the next. Join steps in one line with ; or &&.';
 
   function el(tag, attrs, text) {
     const e = document.createElement(tag);
@@ -40,12 +44,22 @@
       typeof c.description === 'string' && Array.isArray(c.tags);
   }
 
+  function strings(v) {
+    return Array.isArray(v) ? v.filter((w) => typeof w === 'string') : [];
+  }
+
+  // Characters as a visitor counts them (code points, not UTF-16 units or bytes).
+  function chars(s) {
+    return Array.from(s).length;
+  }
+
   async function fetchList(reload) {
     const res = await fetch('challenges.json', { cache: reload ? 'reload' : 'no-cache' });
     if (!res.ok) throw new Error('challenges.json: HTTP ' + res.status);
     const data = await res.json();
     if (!Array.isArray(data)) throw new Error('challenges.json is not a list');
-    return data.filter(valid).map((c) => Object.assign({ completions: [] }, c));
+    return data.filter(valid).map((c) => Object.assign({}, c, {
+      files: strings(c.files), hints: strings(c.hints) }));
   }
 
   // ---- progress and the list --------------------------------------------------------------
@@ -56,10 +70,11 @@
 
   function renderProgress() {
     const p = S.progress(list);
-    byId('overall-long').textContent = p.solved + ' of ' + p.total + ' solved';
+    byId('overall-long').textContent = p.solved + ' of ' + p.total + ' solved' +
+      (p.revealed ? ' · ' + p.revealed + ' revealed' : '');
     byId('overall-short').textContent = p.solved + '/' + p.total;
     setMeter(byId('overall-fill'), p.solved, p.total);
-    byId('reset-ask').disabled = p.solved === 0;
+    byId('reset-ask').disabled = p.solved === 0 && p.revealed === 0;
     renderTopics(p.topics);
     renderList(p.tracks);
   }
@@ -101,11 +116,12 @@
       const ol = el('ol', { class: 'items' });
       for (const c of items) {
         const solved = S.isSolved(c.slug);
-        const a = el('a', { href: '#/' + c.slug, class: 'item' + (solved ? ' solved' : '') });
+        const revealed = !solved && S.isRevealed(c.slug);
+        const a = el('a', { href: '#/' + c.slug, class: 'item' + (solved ? ' solved' : revealed ? ' revealed' : '') });
         if (current && current.slug === c.slug) a.setAttribute('aria-current', 'page');
-        a.append(el('span', { class: 'mark', 'aria-hidden': 'true' }, solved ? '✔' : '○'),
+        a.append(el('span', { class: 'mark', 'aria-hidden': 'true' }, solved ? '✔' : revealed ? '◌' : '○'),
           el('span', { class: 'item-title' }, titleOf(c)),
-          el('span', { class: 'visually-hidden' }, solved ? ' (solved)' : ''),
+          el('span', { class: 'visually-hidden' }, solved ? ' (solved)' : revealed ? ' (solutions revealed)' : ''),
           el('span', { class: 'item-topic' }, S.topicsOf(c).join(' ')));
         const li = el('li');
         li.append(a);
@@ -129,6 +145,7 @@
       ...S.topicsOf(c).map((t) => el('span', { class: 'crumb-topic' }, t)),
       el('span', { class: 'crumb-n' }, n + ' / ' + list.length));
     if (S.isSolved(c.slug)) crumbs.append(el('span', { class: 'crumb-solved' }, '✔ solved'));
+    else if (S.isRevealed(c.slug)) crumbs.append(el('span', { class: 'crumb-revealed' }, '◌ solutions revealed'));
     byId('title').textContent = titleOf(c);
     byId('description').innerHTML = md.render(c.description);
     const learn = byId('learn');
@@ -138,16 +155,20 @@
     hideVerdict();
     byId('solutions').hidden = true;
     byId('solutions').open = false;
+    renderHints(c);
     renderProgress();
 
     shell.clear();
     shell.setPlace(c.slug);
     const mine = S.solution(c.slug);
-    if (mine !== null) {
+    if (mine) {
       shell.echoHtml('<span class="v v-correct">✔ Solved</span> with <span class="said">' +
         V.textHtml(mine) + '</span>', 'note');
-      loadSolutions(c);
+    } else if (mine === '') {
+      shell.echoHtml('<span class="v v-correct">✔ Solved</span> <span class="dim">(in another browser)</span>', 'note');
     }
+    byId('giveup-box').hidden = mine !== null || S.isRevealed(c.slug);
+    if (mine !== null || S.isRevealed(c.slug)) loadSolutions(c);
     closeList();
   }
 
@@ -157,6 +178,45 @@
     byId('status').className = 'status';
     byId('verdict').textContent = '';
     byId('next').hidden = true;
+    byId('golf').hidden = true;
+  }
+
+  // ---- hints, one at a time -----------------------------------------------------------------
+
+  function renderHints(c) {
+    const box = byId('hints');
+    box.hidden = !c.hints.length;
+    const taken = Math.min(S.hintsTaken(c.slug), c.hints.length);
+    byId('hints-list').replaceChildren(...c.hints.slice(0, taken).map((h) => {
+      const li = el('li', { class: 'hint' });
+      li.innerHTML = md.renderInline(h);
+      return li;
+    }));
+    const left = c.hints.length - taken;
+    const next = byId('hint-next');
+    next.hidden = left === 0;
+    next.textContent = taken ? 'Another hint' : 'Show a hint';
+    byId('hints-left').textContent = left ? left + ' of ' + c.hints.length + ' hint' +
+      (c.hints.length === 1 ? '' : 's') + ' left' : 'No hints left.';
+  }
+
+  // The `hint` command and the button: the next hint, in the list and in the terminal.
+  function takeHint() {
+    const c = current;
+    if (!c) return;
+    if (!c.hints.length) {
+      shell.echoText('This challenge has no hints' + (c.learn ? ': open the Learn box above.' : '.'), 'note');
+      return;
+    }
+    const taken = S.hintsTaken(c.slug);
+    if (taken >= c.hints.length) {
+      shell.echoText('No hints left (all ' + c.hints.length + ' are above the terminal).', 'note');
+      return;
+    }
+    const n = S.takeHint(c.slug);
+    renderHints(c);
+    shell.echoHtml('<span class="hint-mark">Hint ' + n + ' of ' + c.hints.length + ':</span> ' +
+      md.renderInline(c.hints[n - 1]), 'note');
   }
 
   function showVerdict(v) {
@@ -199,6 +259,10 @@
 
   async function run(cmd) {
     const c = current;
+    if (cmd.trim() === 'hint') {
+      takeHint();
+      return;
+    }
     offer = null;
     hideVerdict();
     const stop = shell.spinner();
@@ -217,34 +281,88 @@
     for (const note of v.notes) shell.echoHtml(V.escapeHtml(note), 'note');
     shell.setStatus(v.exitCode);
     showVerdict(v);
+    if (!told && v.output !== null) {
+      told = true;
+      shell.echoText(FRESH, 'note fresh');
+    }
     if (v.kind === 'correct') {
       S.markSolved(c.slug, c.version, cmd);
+      byId('giveup-box').hidden = true;
       renderProgress();
+      golf(c, cmd, null);
       offerNext(c);
-      loadSolutions(c);
+      loadSolutions(c, cmd);
     }
   }
 
-  async function loadSolutions(c) {
+  // After a correct verdict: the command's length, the shortest known (filled in once /s answers)
+  // and the personal best, kept in this browser.
+  let golfNote = '';
+
+  function golf(c, cmd, shortest) {
+    const n = chars(cmd);
+    if (shortest === null) {
+      const before = S.best(c.slug);
+      S.offerBest(c.slug, n);
+      golfNote = before === null ? '' : n < before ? ' A new personal best (was ' + before + ')!' :
+        ' Your best: ' + before + '.';
+    }
+    const g = byId('golf');
+    g.textContent = 'Your command: ' + n + ' character' + (n === 1 ? '' : 's') + '; shortest known: ' +
+      (shortest === null ? '…' : Math.min(shortest, n)) + '.' + golfNote;
+    g.hidden = false;
+  }
+
+  function solutionItem(e, mine, what) {
+    const li = el('li');
+    li.append(el('code', {}, e.cmd), ' ', el('span', { class: 'sol-meta' }, what));
+    if (e.cmd === mine) li.append(' ', el('span', { class: 'yours' }, 'yours'));
+    return li;
+  }
+
+  // /s: {solutions: [shortest first], shortest: [{cmd, length, uses}], most_used: [...]}; an
+  // older server has only `solutions`.
+  async function loadSolutions(c, justSolved) {
     const box = byId('solutions');
     const res = await V.solutions(c.slug);
-    if (c !== current || !S.isSolved(c.slug)) return;
-    const sols = res.status === 200 && res.body && Array.isArray(res.body.solutions) ?
-      res.body.solutions.filter((s) => typeof s === 'string') : [];
-    if (!sols.length) {
-      box.hidden = true;
+    if (c !== current || !(S.isSolved(c.slug) || S.isRevealed(c.slug))) return;
+    const b = res.status === 200 && res.body ? res.body : {};
+    const entries = (l) => (Array.isArray(l) ? l : []).filter((e) => e && typeof e.cmd === 'string');
+    let shortest = entries(b.shortest);
+    if (!shortest.length && Array.isArray(b.solutions))
+      shortest = b.solutions.filter((x) => typeof x === 'string').map((x) => ({ cmd: x }));
+    const used = entries(b.most_used);
+    const known = shortest.length ? Math.min(...shortest.map((e) => chars(e.cmd))) : null;
+    if (justSolved && c === current) golf(c, justSolved, known === null ? chars(justSolved) : known);
+    if (!shortest.length) {
+      box.hidden = !S.isRevealed(c.slug) || S.isSolved(c.slug);
+      byId('solutions-summary').textContent = 'Nobody has solved it yet: no solutions to show.';
+      byId('solutions-list').replaceChildren();
+      byId('solutions-used').replaceChildren();
       return;
     }
     const mine = S.solution(c.slug);
-    const ol = byId('solutions-list');
-    ol.replaceChildren(...sols.map((s) => {
-      const li = el('li');
-      li.append(el('code', {}, s));
-      if (s === mine) li.append(' ', el('span', { class: 'yours' }, 'yours'));
-      return li;
-    }));
-    byId('solutions-summary').textContent = 'Other solutions, shortest first (' + sols.length + ')';
+    const times = (n) => (Number.isInteger(n) && n > 0 ? n + (n === 1 ? ' solve' : ' solves') : '');
+    byId('solutions-list').replaceChildren(...shortest.map((e) =>
+      solutionItem(e, mine, chars(e.cmd) + ' chars')));
+    byId('solutions-used').replaceChildren(...(used.length ? used : shortest).map((e) =>
+      solutionItem(e, mine, times(e.uses))));
+    byId('solutions-summary').textContent = 'Other solutions: most used and shortest (' + shortest.length + ')';
     box.hidden = false;
+  }
+
+  // Giving up: the challenge is marked revealed (not solved) and the solutions open.
+  function giveUp() {
+    const c = current;
+    if (!c || S.isSolved(c.slug)) return;
+    S.markRevealed(c.slug);
+    byId('giveup-box').hidden = true;
+    show(c);
+    byId('solutions').open = true;
+    showVerdict({ kind: 'note', headline: 'Solutions revealed.', detail: 'This challenge counts as revealed, not solved; ' +
+      'solve it yourself to count it.', notes: [] });
+    const sum = byId('solutions-summary');
+    sum.focus();
   }
 
   // ---- navigation ---------------------------------------------------------------------------
@@ -255,6 +373,19 @@
   }
 
   function route() {
+    const code = /^#import=(.*)$/.exec(location.hash);
+    let imported = null;
+    if (code) {
+      history.replaceState(null, '', current ? '#/' + current.slug : '#/');
+      let text = code[1];
+      try {
+        text = decodeURIComponent(text);
+      } catch (e) {
+        /* judged as it is */
+      }
+      imported = importProgress(text);
+      if (current) return;
+    }
     const slug = slugFromHash();
     if (slug === null && current) return;   // not a challenge link (e.g. #terminal)
     let c = list.find((x) => x.slug === slug);
@@ -263,6 +394,7 @@
     if (!c) return;
     if (location.hash !== '#/' + c.slug) history.replaceState(null, '', '#/' + c.slug);
     show(c);
+    if (imported) sayImport(imported);
     if (unknown) shell.echoText('There is no challenge called "' + slug + '": here is the next unsolved one.', 'note');
     shell.focus();
   }
@@ -290,7 +422,78 @@
     openList(false);
   }
 
+  // ---- progress to another browser ------------------------------------------------------------
+
+  function exportProgress() {
+    const code = S.exportCode();
+    byId('export-code').value = code;
+    byId('export-link').href = location.origin + location.pathname + '#import=' + code;
+    byId('export-link').textContent = 'A link that carries it';
+    byId('export-box').hidden = false;
+    byId('export-code').focus();
+    byId('export-code').select();
+  }
+
+  function importProgress(code) {
+    const r = S.importCode(code);
+    const msg = byId('import-msg');
+    msg.className = 'import-msg ' + (r.ok ? 'ok' : 'error');
+    r.said = r.ok ? r.solved + ' solved and ' + r.revealed + ' revealed.' : r.error;
+    msg.textContent = r.ok ? 'Imported: ' + r.said : r.said;
+    if (r.ok) byId('import-code').value = '';
+    if (r.ok && current) show(current);
+    if (current) sayImport(r);
+    return r;
+  }
+
+  function sayImport(r) {
+    showVerdict(r.ok ? { kind: 'note', headline: 'Progress imported:', detail: r.said, notes: [] } :
+      { kind: 'refused', headline: 'Not imported.', detail: r.said, notes: [] });
+  }
+
+  // ---- the theme: the system's, unless the visitor chose ------------------------------------------
+
+  const THEME_KEY = 'cmdarena.theme';
+  const systemLight = window.matchMedia ? window.matchMedia('(prefers-color-scheme: light)') : null;
+
+  function theme() {
+    let t = null;
+    try {
+      t = localStorage.getItem(THEME_KEY);
+    } catch (e) {
+      /* no storage: the system's */
+    }
+    return t === 'light' || t === 'dark' ? t : systemLight && systemLight.matches ? 'light' : 'dark';
+  }
+
+  function applyTheme(t) {
+    document.documentElement.dataset.theme = t;
+    const b = byId('theme');
+    b.setAttribute('aria-pressed', String(t === 'light'));
+    b.title = t === 'light' ? 'Light theme (press for dark)' : 'Dark theme (press for light)';
+  }
+
   function wire() {
+    applyTheme(theme());
+    if (systemLight && systemLight.addEventListener) systemLight.addEventListener('change', () => applyTheme(theme()));
+    byId('theme').addEventListener('click', function () {
+      const t = theme() === 'light' ? 'dark' : 'light';
+      try {
+        localStorage.setItem(THEME_KEY, t);
+      } catch (e) {
+        /* kept for this page only */
+      }
+      applyTheme(t);
+    });
+    byId('hint-next').addEventListener('click', takeHint);
+    byId('giveup').addEventListener('click', giveUp);
+    byId('export').addEventListener('click', exportProgress);
+    byId('import').addEventListener('click', function () {
+      importProgress(byId('import-code').value);
+    });
+    byId('import-code').addEventListener('keydown', function (e) {
+      if (e.key === 'Enter') importProgress(byId('import-code').value);
+    });
     byId('next').addEventListener('click', function () {
       if (offer) go(offer);
     });
@@ -315,7 +518,7 @@
     byId('reset-ask').addEventListener('click', function () {
       const n = S.progress(list).solved;
       byId('reset-question').textContent = 'Forget the ' + n + ' challenge' + (n === 1 ? '' : 's') +
-        ' you have solved? This cannot be undone.';
+        ' you have solved, what you revealed and your bests? This cannot be undone.';
       byId('reset-ask').hidden = true;
       byId('reset-confirm').hidden = false;
       byId('reset-no').focus();
@@ -349,8 +552,21 @@
         shell.blur();
         byId('title').focus();
       },
+      tabOut: function (dir) {
+        const term = byId('terminal');
+        const all = Array.from(document.querySelectorAll('a[href], button, input, summary, [tabindex]'))
+          .filter((e) => !term.contains(e) && e.tabIndex >= 0 && !e.disabled && e.getClientRects().length > 0);
+        const after = all.filter((e) => term.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING);
+        const to = dir > 0 ? after[0] : all[all.length - after.length - 1];
+        if (!to) return;
+        shell.blur();
+        to.focus();
+      },
       words: function () {
-        return current ? current.completions.filter((w) => typeof w === 'string') : [];
+        const sh = Cmdarena.shell;
+        if (!current) return { files: [], commands: [] };
+        const cmds = current.img === 'cmd-no-bin' ? sh.BUILTINS : sh.BUILTINS.concat(sh.PROGRAMS);
+        return { files: current.files, commands: cmds.concat(['hint']) };
       },
     });
     wire();

@@ -9,13 +9,19 @@ window.Cmdarena = window.Cmdarena || {};
 Cmdarena.shell = (function () {
   const esc = Cmdarena.verdict.escapeHtml;
 
-  // Offered by Tab everywhere; each challenge adds its own words (file names, its tools).
-  const COMMON = [
-    'awk', 'base64', 'basename', 'bc', 'cat', 'cd', 'chmod', 'comm', 'cp', 'cut', 'date', 'diff',
-    'dirname', 'du', 'echo', 'file', 'find', 'grep', 'gzip', 'head', 'jq', 'join', 'kill', 'less',
-    'ln', 'ls', 'md5sum', 'mkdir', 'mv', 'nl', 'od', 'paste', 'pgrep', 'printf', 'ps', 'pwd', 'read',
-    'rev', 'rm', 'sed', 'seq', 'sort', 'stat', 'tac', 'tail', 'tar', 'tee', 'touch', 'tr', 'tree',
-    'uniq', 'wc', 'while', 'xargs', 'xxd', 'zcat',
+  // The commands Tab offers where a command goes: what the sandbox image has that a challenge
+  // may use, and bash's builtins (alone on a cmd-no-bin challenge, where nothing else runs).
+  const BUILTINS = [
+    'cd', 'declare', 'echo', 'exec', 'export', 'for', 'if', 'let', 'local', 'mapfile', 'printf',
+    'read', 'readarray', 'set', 'shopt', 'source', 'test', 'type', 'unset', 'until', 'while',
+  ];
+  const PROGRAMS = [
+    'awk', 'base64', 'basename', 'bc', 'cat', 'chmod', 'column', 'comm', 'cp', 'cut', 'date',
+    'diff', 'dirname', 'du', 'env', 'expr', 'file', 'find', 'fold', 'grep', 'gunzip', 'gzip', 'head',
+    'jq', 'join', 'kill', 'less', 'ln', 'ls', 'md5sum', 'mkdir', 'mv', 'nl', 'numfmt', 'od',
+    'paste', 'pgrep', 'pkill', 'ps', 'pwd', 'realpath', 'rename', 'rev', 'rm', 'rmdir', 'sed',
+    'seq', 'sha256sum', 'shuf', 'sleep', 'sort', 'split', 'stat', 'tac', 'tail', 'tar', 'tee',
+    'touch', 'tr', 'tree', 'uniq', 'wc', 'xargs', 'xxd', 'zcat',
   ];
   // What may stand before a command: the start, a pipe, a list operator, a subshell.
   const COMMAND_POSITION = /(^|[|;&(`{]|\$\(|\b(then|do|else|xargs|time|sudo|exec))\s*$/;
@@ -26,7 +32,7 @@ Cmdarena.shell = (function () {
   const touch = navigator.maxTouchPoints > 0 || 'ontouchstart' in window;
 
   // hooks: run(cmd) -> Promise (the terminal waits for it), emptyEnter() -> true when it used
-  // an Enter on an empty line, leave() when Esc is pressed, words() -> the challenge's completions.
+  // an Enter on an empty line, leave() when Esc is pressed, tabOut(±1) for Tab on an empty line, words() -> {files, commands} for Tab.
   function create(el, hooks) {
     let where = '';
     let status = null;  // exit code of the last command; null before the first
@@ -57,13 +63,15 @@ Cmdarena.shell = (function () {
       // No bottom marker: it is drawn with an inline style, which the page's CSP refuses; the
       // terminal scrolls to the end on every echo anyway (scrollOnEcho).
       scrollBottomOffset: -1,
-      // Like bash: a word where a command goes completes commands (the common ones and the
-      // challenge's); any other word completes the challenge's words (its files, mostly).
+      // Like bash: a word where a command goes completes command names (and paths, once it has
+      // a /); any other word completes the names of the files the challenge starts with.
       completion: function (word, done) {
         const before = this.before_cursor(false);
         const head = before.slice(0, before.length - word.length);
         const own = hooks.words();
-        done(Array.from(new Set(COMMAND_POSITION.test(head) ? COMMON.concat(own) : own)).sort());
+        const words = !COMMAND_POSITION.test(head) ? own.files :
+          own.commands.concat(word.indexOf('/') >= 0 ? own.files : []);
+        done(Array.from(new Set(words)).sort());
       },
       keymap: {
         ENTER: function (e, original) {
@@ -72,6 +80,17 @@ Cmdarena.shell = (function () {
         },
         ESCAPE: function () {
           hooks.leave();
+          return false;
+        },
+        // Tab on an empty line has nothing to complete: it moves on, as anywhere else on the page
+        // (without it, a keyboard could never get past the terminal); Shift-Tab moves back.
+        TAB: function (e, original) {
+          if (this.get_command().trim()) return original(e);
+          hooks.tabOut(1);
+          return false;
+        },
+        'SHIFT+TAB': function () {
+          hooks.tabOut(-1);
           return false;
         },
       },
@@ -136,5 +155,5 @@ Cmdarena.shell = (function () {
     };
   }
 
-  return { create: create };
+  return { create: create, BUILTINS: BUILTINS, PROGRAMS: PROGRAMS };
 })();

@@ -246,7 +246,7 @@ async function loadAndSolve(browser, list) {
   t.is(await text(deep.page, '#title'), target.title, 'a deep link #/' + target.slug + ' opens its challenge');
   t.like(await terminal.prompt(deep.page), new RegExp('^' + target.slug + ' \\$'), 'with its prompt');
   t.is(await deep.page.locator('#list [aria-current="page"]').getAttribute('href'), '#/' + target.slug, 'and marks it in the list');
-  const file = (target.completions || []).find((w) => /\./.test(w));
+  const file = (target.files || []).find((w) => /\./.test(w));
   if (t.ok(file, 'the challenge offers a file name to complete: ' + file)) {
     await deep.page.keyboard.type('cat ' + file.slice(0, 2));
     await deep.page.keyboard.press('Tab');
@@ -398,6 +398,181 @@ async function keyboardOnly(browser, ex) {
   await ctx.close();
 }
 
+// Issue 16, by keyboard alone: completion from the real files, verdicts that teach, two hints, giving
+// up on one challenge, solving another with its golf line, exporting the progress and importing it
+// into a fresh browser profile (by the code and by the link); the light theme and its toggle.
+async function tabTo(page, id, back) {
+  for (let i = 0; i < 250; i++) {
+    if (await page.evaluate(() => document.activeElement && document.activeElement.id) === id) return true;
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+  }
+  return false;
+}
+
+// Type a line that gets no verdict (`hint`): Enter, then wait for what it prints.
+async function typeLine(page, cmd, sel, before) {
+  await page.keyboard.type(cmd);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(([s, n]) => document.querySelectorAll(s).length > n, [sel, before]);
+}
+
+async function visitor(browser, ex, list) {
+  const hinted = list.find((c) => Array.isArray(c.hints) && c.hints.length >= 2 && c.slug !== 'print_file');
+  if (!t.ok(hinted, 'challenges.json has a challenge with at least two hints (insert-hints.py run on the catalogue)')) return;
+  t.is(list.filter((c) => !c.learn && !(c.hints && c.hints.length >= 2)).map((c) => c.slug).join(' '), '',
+    'every challenge without a Learn box has at least two hints');
+  const solve = list.find((c) => c.slug === 'print_file');
+  const ctx = await newContext(browser, 'visitor');
+  const { page } = await open(ctx, 'visitor', '#/hidden_files');
+
+  // Honest completion: the files there, never a hidden name; commands where a command goes.
+  const hf = list.find((c) => c.slug === 'hidden_files');
+  t.ok(hf && hf.files.length > 0 && hf.files.every((f) => !/^\.|\/\./.test(f)), 'hidden_files lists its files, no hidden name',
+    JSON.stringify(hf && hf.files));
+  t.ok(list.every((c) => Array.isArray(c.files)), 'every challenge in challenges.json has a files list');
+  await page.keyboard.type('cat .');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  t.is(await terminal.command(page), 'cat .', 'Tab offers no hidden name (the answer of hidden_files)');
+  t.unlike(await terminal.output(page), /\.diary|\.bunkrc|\.hidden/, 'not even in the list of candidates');
+  await page.keyboard.press('Control+U');
+  const file = hf.files.find((f) => /^l/.test(f));
+  await page.keyboard.type('cat ' + file.slice(0, 2));
+  await page.keyboard.press('Tab');
+  t.is(await terminal.command(page), 'cat ' + file, 'Tab completes a real file name: ' + file);
+  await page.keyboard.press('Control+U');
+  await page.keyboard.type('ta');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  t.like(await terminal.output(page), /\btac\b[\s\S]*\btail\b/, 'where a command goes, Tab offers commands');
+  await page.keyboard.press('Control+U');
+
+  // Verdicts that teach, and the one line on how commands run.
+  await page.goto(base + '/#/list_files');
+  await page.waitForFunction(() => location.hash === '#/list_files');
+  let v = await run(page, 'ls | head -n 4');
+  t.like(v, /2 expected lines are missing \(the order does not matter here\)/, 'an any-order mismatch counts the missing lines');
+  t.like(await terminal.output(page), /Each command runs on a fresh copy of the files/, 'the first command of the visit says how commands run');
+  v = await run(page, 'lss');
+  t.like(v, /found no command named 'lss'/, 'a command not found is said as such');
+  t.is((await terminal.output(page)).split('fresh copy of the files').length, 2, 'the fresh-copy line is said once');
+  await shot(page, 'verdicts-that-teach');
+
+  // Two hints: one with the `hint` command, one with the button.
+  await page.goto(base + '/#/' + hinted.slug);
+  await page.waitForFunction((s) => location.hash === '#/' + s, hinted.slug);
+  const n = hinted.hints.length;
+  t.like(await text(page, '#hints-left'), new RegExp('^' + n + ' of ' + n + ' hints left'), 'the page says how many hints there are');
+  await typeLine(page, 'hint', '#terminal .hint-mark', 0);
+  t.like(await terminal.output(page), new RegExp('Hint 1 of ' + n + ':'), '`hint` in the terminal shows the first hint');
+  t.is(await page.locator('#hints-list li').count(), 1, 'and lists it above the terminal');
+  await page.keyboard.press('Escape');
+  t.ok(await tabTo(page, 'hint-next'), 'Tab reaches the hint button');
+  await page.keyboard.press('Enter');
+  t.is(await page.locator('#hints-list li').count(), 2, 'the button shows the second hint');
+  t.like(await text(page, '#hints-left'), new RegExp('^' + (n - 2) + ' of ' + n + ' hints? left|^No hints left'), 'and how many are left');
+  await shot(page, 'two-hints');
+
+  // Give up on it: revealed, not solved.
+  t.ok(await tabTo(page, 'giveup'), 'Tab reaches "Give up and show solutions" (past the terminal, on an empty line)');
+  await page.keyboard.press('Enter');
+  t.ok(!(await hidden(page, '#solutions')), 'giving up shows the solutions');
+  t.like(await text(page, '#overall'), /^0 of \d+ solved · 1 revealed/, 'the progress counts it revealed, not solved');
+  t.is(await page.locator('#list a[href="#/' + hinted.slug + '"]').getAttribute('class'), 'item revealed', 'the list marks it revealed');
+  t.ok(await hidden(page, '#giveup-box'), 'the give-up button is gone');
+  await shot(page, 'gave-up');
+
+  // Solve another: the golf line.
+  await page.goto(base + '/#/' + solve.slug);
+  await page.waitForFunction((s) => location.hash === '#/' + s, solve.slug);
+  v = await run(page, ex[solve.slug]);
+  t.like(v, /^Correct!/, solve.slug + ' solved by typing');
+  const len = Array.from(ex[solve.slug]).length;
+  await page.waitForFunction(() => !/shortest known: …/.test(document.getElementById('golf').textContent));
+  const g = await text(page, '#golf');
+  t.like(g, new RegExp('^Your command: ' + len + ' characters; shortest known: \\d+\\.'), 'the golf line: ' + g);
+  t.ok(parseInt(g.replace(/.*shortest known: (\d+).*/, '$1'), 10) <= len, 'the shortest known is no longer than this one');
+  const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('cmdarena.progress.v1')));
+  t.is(kept.best[solve.slug], len, 'the personal best is kept in the browser');
+  t.ok(!(await hidden(page, '#solutions-used')) && (await page.locator('#solutions-used li').count()) > 0, 'the most used solutions are listed');
+  t.like(await page.locator('#solutions-list').textContent(), /\d+ chars/, 'and the shortest, with their lengths');
+  await page.keyboard.type('cat  ' + solve.files[0]);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /Your best: /.test(document.getElementById('golf').textContent));
+  t.like(await text(page, '#golf'), new RegExp('Your best: ' + len + '\\.'), 'a longer solution recalls the personal best');
+  await shot(page, 'golf');
+
+  // Export (keyboard), then import into fresh profiles: by the code, and by the link.
+  await page.keyboard.press('Escape');
+  t.ok(await tabTo(page, 'export'), 'Tab reaches "Export progress"');
+  await page.keyboard.press('Enter');
+  const code = await page.locator('#export-code').inputValue();
+  t.like(code, /^CA1-[A-Za-z0-9_-]+-[0-9a-z]{4}$/, 'the export code is short and versioned: ' + code.length + ' characters');
+  t.ok(code.length < 200, 'short enough to paste');
+  const link = await page.locator('#export-link').getAttribute('href');
+  t.like(link, /#import=CA1-/, 'and a link carries it');
+  await shot(page, 'export');
+  await ctx.close();
+
+  const fresh = await newContext(browser, 'fresh-profile');
+  const f = await open(fresh, 'fresh-profile', '#/' + solve.slug);
+  t.like(await text(f.page, '#overall'), /^0 of /, 'a fresh profile starts with nothing');
+  await f.page.keyboard.press('Escape');
+  t.ok(await tabTo(f.page, 'import-code'), 'Tab reaches the import field');
+  await f.page.keyboard.type(code.slice(0, -1) + (code.slice(-1) === 'a' ? 'b' : 'a'));
+  await f.page.keyboard.press('Enter');
+  t.like(await text(f.page, '#import-msg'), /last four characters do not match/, 'a damaged code is refused with a clear message');
+  t.like(await text(f.page, '#overall'), /^0 of /, 'and changes nothing');
+  await f.page.keyboard.press('Control+A');
+  await f.page.keyboard.type('CA9-abc-defg');
+  await f.page.keyboard.press('Enter');
+  t.like(await text(f.page, '#import-msg'), /newer version/, 'a code of another version says so');
+  await f.page.keyboard.press('Control+A');
+  await f.page.keyboard.type(code);
+  await f.page.keyboard.press('Enter');
+  t.like(await text(f.page, '#import-msg'), /^Imported: 1 solved and 1 revealed/, 'the code imports');
+  t.like(await text(f.page, '#overall'), /^1 of \d+ solved · 1 revealed/, 'solved and revealed are restored');
+  t.is(await f.page.locator('#list a[href="#/' + solve.slug + '"]').getAttribute('class'), 'item solved', 'the solved mark');
+  t.is(await f.page.locator('#list a[href="#/' + hinted.slug + '"]').getAttribute('class'), 'item revealed', 'the revealed mark');
+  const best = await f.page.evaluate((s) => JSON.parse(localStorage.getItem('cmdarena.progress.v1')).best[s], solve.slug);
+  t.is(best, len, 'and the personal best');
+  await shot(f.page, 'imported');
+  await fresh.close();
+
+  const viaLink = await newContext(browser, 'link-profile');
+  const l = await open(viaLink, 'link-profile', link.replace(/^.*#/, '#'));
+  t.like(await text(l.page, '#overall'), /^1 of \d+ solved · 1 revealed/, 'the link imports the progress in another fresh profile');
+  t.unlike(await l.page.evaluate(() => location.hash), /import/, 'and the code leaves the address bar');
+  await viaLink.close();
+}
+
+// The light theme follows the system, and a button (keyboard) switches it.
+async function themes(browser) {
+  const ctx = await newContext(browser, 'light', { colorScheme: 'light' });
+  const { page } = await open(ctx, 'light', '#/hello_world');
+  const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  t.is(await page.evaluate(() => document.documentElement.dataset.theme), 'light', 'a light system gets the light theme');
+  t.is(await bg(), 'rgb(246, 248, 250)', 'with a light background');
+  await shot(page, 'light');
+  await page.keyboard.press('Escape');
+  t.ok(await tabTo(page, 'theme', true), 'Shift-Tab reaches the theme button');
+  await page.keyboard.press('Enter');
+  t.is(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the button switches to dark');
+  t.is(await bg(), 'rgb(13, 17, 23)', 'with the dark background');
+  await page.reload();
+  await page.waitForSelector('body.ready');
+  t.is(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the choice is kept over a reload');
+  // The page's weight: what it loads from this origin.
+  const bytes = await page.evaluate(() => performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))
+    .filter((e) => !/challenges\.json/.test(e.name)).reduce((n, e) => n + (e.decodedBodySize || 0), 0));
+  t.ok(bytes > 0 && bytes <= 512 * 1024, 'the page and its assets (challenges.json aside) are within 512 KiB: ' + Math.round(bytes / 1024) + ' KiB');
+  const own = ['store', 'verdict', 'shell', 'page'].map((n) => fs.readdirSync(path.join(__dirname, '..', '..', 'htdocs', 'vendor'))
+    .filter((x) => x.startsWith(n + '.')).map((x) => fs.statSync(path.join(__dirname, '..', '..', 'htdocs', 'vendor', x)).size)
+    .reduce((a, b) => a + b, 0)).reduce((a, b) => a + b, 0);
+  t.ok(own <= 80 * 1024, 'the page\'s own scripts and style are within 80 KiB: ' + Math.round(own / 1024) + ' KiB');
+  await ctx.close();
+}
+
 async function main() {
   for (const [k, v] of Object.entries({ CMDARENA_BASE: base, CMDARENA_BASE_LIMITED: limitedBase,
     CMDARENA_SHOTS: shots, CMDARENA_CHALLENGES: catalogueDir }))
@@ -421,6 +596,8 @@ async function main() {
   ];
   // The phone and keyboard runs go first: the desktop run ends by stopping the pool.
   steps.unshift(['keyboard', () => keyboardOnly(browser, ex)]);
+  steps.unshift(['themes', () => themes(browser)]);
+  steps.unshift(['visitor', () => visitor(browser, ex, list)]);
   steps.unshift(['rate limit', () => rateLimited(browser)]);
   steps.unshift(['phone', () => phone(browser, ex)]);
   for (const [name, step] of steps) {

@@ -40,6 +40,28 @@ static void refuses(const char *text, const char *want, const char *label)
 	catalogue_free(&cat);
 }
 
+/* What the visitor starts with in "first": a file, a folder with a file, hidden ones. */
+static const char *const made[] = { "files/notes/b.txt", "files/.stash/c.txt", "files/a.txt", "files/.secret", NULL };
+
+static void make_files(bool make)
+{
+	char p[192];
+
+	for (size_t i = 0; made[i]; i++) {
+		FILE *f;
+
+		snprintf(p, sizeof(p), "%s/%s", dir, made[i]);
+		if (!make) {
+			unlink(p);
+			continue;
+		}
+		if ((f = fopen(p, "w")) != NULL) {
+			fputs("the answer\n", f);
+			fclose(f);
+		}
+	}
+}
+
 #define OK_ENTRY "- slug: ok\n  version: 1\n  description: d\n  example: echo a\n  expected_output:\n    lines: ['a']\n"
 
 int main(void)
@@ -53,6 +75,12 @@ int main(void)
 	mkdir(dir, 0755);
 	snprintf(sub, sizeof(sub), "%s/files", dir);
 	mkdir(sub, 0755);
+	snprintf(sub, sizeof(sub), "%s/files/notes", dir);
+	mkdir(sub, 0755);
+	snprintf(sub, sizeof(sub), "%s/files/.stash", dir);
+	mkdir(sub, 0755);
+	snprintf(sub, sizeof(sub), "%s/files", dir);
+	make_files(true);
 
 	/* A catalogue using every field, including cmdchallenge's own. */
 	write_yaml("---\n"
@@ -61,6 +89,7 @@ int main(void)
 	    "  expected_output:\n    lines: ['a']\n    order: false\n    ignore_non_matching: yes\n"
 	    "    re_sub: ['^\\./', '']\n  tags: [beginner]\n  completions: [a.txt]\n  author: someone\n"
 	    "  emoji: x/y\n  cache_correct: true\n  cache_incorrect: false\n"
+	    "  hints: ['Try `echo`.', \"Print the letter.\"]\n"
 	    "- slug: second\n  version: 1\n  description: d\n  example: touch x\n  check: test -f x\n  img: cmd\n"
 	    "- slug: third_regex\n  version: 1\n  description: d\n  example: date\n"
 	    "  expected_output:\n    regex: true\n    lines: ['\\d+ \\w+?']\n"
@@ -83,6 +112,14 @@ int main(void)
 		is_str(c->expect.re_sub_pattern, "^\\./", "re_sub pattern");
 		ok(c->cache_correct && !c->cache_incorrect, "cache_correct / cache_incorrect");
 		ok(strstr(c->runner_spec, "\"dir\":\"files\"") != NULL, "the runner spec names the dir");
+		is_int(c->n_hints, 2, "two hints");
+		is_str(c->n_hints ? c->hints[0] : NULL, "Try `echo`.", "the first hint");
+		is_int(c->n_files, 3, "three names the visitor starts with (hidden ones left out)");
+		if (c->n_files == 3) {
+			is_str(c->files[0], "a.txt", "a file");
+			is_str(c->files[1], "notes/", "a folder, with a slash");
+			is_str(c->files[2], "notes/b.txt", "the file inside it");
+		}
 	}
 	c = catalogue_find(&cat, "second");
 	ok(c && !c->has_lines && c->check && strcmp(c->dir, "second") == 0, "a check-only challenge; dir defaults to the slug");
@@ -98,6 +135,10 @@ int main(void)
 	ok(json && !strstr(json, "example") && !strstr(json, "echo b") && !strstr(json, "test -f") &&
 	    !strstr(json, "\"lines\""), "and never an answer, a failure, a check or the expected lines");
 	ok(json && strstr(json, "\"completions\"") && strstr(json, "\"learn\""), "but what the page needs");
+	ok(json && strstr(json, "\"notes/b.txt\"") && strstr(json, "\"Print the letter.\""),
+	    "with the files and the hints");
+	ok(json && !strstr(json, "secret") && !strstr(json, "stash") && !strstr(json, "the answer"),
+	    "never a hidden name nor a file's contents");
 	free(json);
 	catalogue_free(&cat);
 	load_report_free(&rep);
@@ -167,6 +208,9 @@ int main(void)
 	catalogue_free(&cat);
 	load_report_free(&rep);
 
+	refuses(OK_ENTRY "  hints: ['a', '  ']\n", "hint 2 is empty", "an empty hint");
+	refuses(OK_ENTRY "  hints: [a, b, c, d, e, f, g]\n", "at most 6", "seven hints");
+	refuses(OK_ENTRY "  hints: 42\n", "hints must be a list of strings", "a number as hints");
 	refuses("", "holds no challenges", "an empty file");
 	refuses("- 42\n", "each challenge must be a mapping", "a number as a challenge");
 
@@ -183,6 +227,12 @@ int main(void)
 	load_report_free(&rep);
 
 	write_yaml(OK_ENTRY);
+	make_files(false);
+	snprintf(sub, sizeof(sub), "%s/files/notes", dir);
+	rmdir(sub);
+	snprintf(sub, sizeof(sub), "%s/files/.stash", dir);
+	rmdir(sub);
+	snprintf(sub, sizeof(sub), "%s/files", dir);
 	unlink(sub);
 	rmdir(sub);
 	snprintf(sub, sizeof(sub), "%s/challenges.yaml", dir);

@@ -1,4 +1,4 @@
-/* client_addr.c: the client address behind trusted proxies, and the proxy list parser. */
+/* client_addr.c: client keys (IPv4, IPv6 /64) and the trusted proxy list parser. */
 #include "client_addr.h"
 #include "tap.h"
 
@@ -14,24 +14,27 @@ int main(void)
 	ok(proxy_list_contains(&pl, "fd12::1"), "inside an IPv6 /8");
 	ok(!proxy_list_contains(&pl, "fe80::1"), "outside it");
 
-	client_address("203.0.113.9", "1.2.3.4", &pl, out);
-	is_str(out, "203.0.113.9", "an untrusted peer's X-Forwarded-For is ignored");
-	client_address("127.0.0.1", "198.51.100.7", &pl, out);
-	is_str(out, "198.51.100.7", "a trusted proxy's X-Forwarded-For names the client");
-	client_address("127.0.0.1", "6.6.6.6, 198.51.100.7, 10.1.1.1", &pl, out);
-	is_str(out, "198.51.100.7", "the rightmost untrusted hop wins (a forged left part is ignored)");
-	client_address("127.0.0.1", "10.1.1.1, 10.2.2.2", &pl, out);
-	is_str(out, "10.1.1.1", "all trusted: the leftmost");
-	client_address("127.0.0.1", "not-an-ip", &pl, out);
-	is_str(out, "127.0.0.1", "garbage in the header: the peer");
-	client_address("127.0.0.1", NULL, &pl, out);
-	is_str(out, "127.0.0.1", "no header: the peer");
-	client_address("127.0.0.1", "198.51.100.7", &none, out);
-	is_str(out, "127.0.0.1", "no trusted proxies: always the peer");
-	client_address("::ffff:1.2.3.4", NULL, &none, out);
-	is_str(out, "::ffff:1.2.3.4", "IPv6 text is normalised");
-	client_address(NULL, NULL, &none, out);
+	client_key("203.0.113.9", out);
+	is_str(out, "203.0.113.9", "IPv4: the address is the key");
+	client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", out);
+	is_str(out, "2001:db8:1:2::/64", "IPv6: the /64 is the key");
+	client_key("2001:db8:1:2::1", out);
+	is_str(out, "2001:db8:1:2::/64", "another address of the same /64: the same key");
+	client_key("2001:db8:1:3::1", out);
+	is_str(out, "2001:db8:1:3::/64", "the next /64: another key");
+	client_key("2001:0DB8:0001:0002:0000:0000:0000:0001", out);
+	is_str(out, "2001:db8:1:2::/64", "any spelling of it: the same key");
+	client_key("::1", out);
+	is_str(out, "::/64", "loopback ::1 falls in ::/64");
+	client_key("::ffff:1.2.3.4", out);
+	is_str(out, "1.2.3.4", "an IPv4-mapped address counts as the IPv4 one");
+	client_key("fe80::1%eth0", out);
+	is_str(out, "unknown", "a zone index is no address nginx passes");
+	client_key("1.2.3.4, 5.6.7.8", out);
+	is_str(out, "unknown", "a list is no address (REMOTE_ADDR holds one)");
+	client_key(NULL, out);
 	is_str(out, "unknown", "no address at all");
+	(void)none;
 
 	is_int(proxy_list_parse("10.0.0.0/33", &none, err, sizeof(err)), -1, "a prefix too long");
 	is_int(proxy_list_parse("example.com", &none, err, sizeof(err)), -1, "a name");

@@ -232,7 +232,8 @@ static void test_counts_and_messages(void)
 	compare_result_free(&res);
 	e.order = false;
 	ok(!judge(&e, "wrong", &res), "order false, wrong line");
-	is_str(res.message, "The output does not match.", "order false message");
+	is_str(res.message, "1 expected line is missing and 1 line is extra (the order does not matter here).",
+	    "order false message counts what is missing and extra");
 	ok(strstr(res.message, "secret") == NULL, "order false message hides the answer");
 	compare_result_free(&res);
 	expect_free(&e);
@@ -305,6 +306,73 @@ static void test_nul_and_errors(void)
 	expect_free(&e);
 }
 
+/* Any order: the message counts the expected lines missing and the extra ones, never names them. */
+static void test_unordered_messages(void)
+{
+	static const char *const abc[] = { "alpha", "bravo", "charlie", NULL };
+	static const char *const pats[] = { "a.*", "b.*", "c.*", NULL };
+	struct expect e = expect_of(abc);
+	struct compare_result res;
+
+	e.order = false;
+	ok(!judge(&e, "charlie\nalpha\n", &res), "any order: one line short");
+	is_str(res.message, "1 expected line is missing (the order does not matter here).", "one missing");
+	compare_result_free(&res);
+	ok(!judge(&e, "bravo\nalpha\ncharlie\ndelta\necho\n", &res), "any order: two lines too many");
+	is_str(res.message, "2 lines are extra: the output has lines the challenge does not ask for "
+	    "(the order does not matter here).", "two extra");
+	compare_result_free(&res);
+	ok(!judge(&e, "alpha\nx\ny\n", &res), "any order: same count, two wrong");
+	is_str(res.message, "2 expected lines are missing and 2 lines are extra (the order does not matter here).",
+	    "two missing, two extra");
+	ok(strstr(res.message, "bravo") == NULL && strstr(res.message, "charlie") == NULL,
+	    "the missing lines are not named");
+	compare_result_free(&res);
+	ok(!judge(&e, "alpha\nalpha\nbravo\ncharlie\n", &res), "any order: a duplicate counts as extra");
+	is_str(res.message, "1 line is extra: the output has lines the challenge does not ask for "
+	    "(the order does not matter here).", "duplicate extra");
+	compare_result_free(&res);
+	expect_free(&e);
+
+	e = expect_of(pats);
+	e.order = false;
+	e.regex = true;
+	ok(!judge(&e, "cat\nbat\ndog\n", &res), "any order, regex: one line matches no pattern");
+	is_str(res.message, "1 expected line is missing and 1 line is extra (the order does not matter here).",
+	    "regex: one missing, one extra");
+	compare_result_free(&res);
+	expect_free(&e);
+}
+
+/* "command not found" in the output: the message says so, and names the command. */
+static void test_command_not_found(void)
+{
+	static const char *const three[] = { "1", "2", "3", NULL };
+	static const char *const about[] = { "bash: line 1: foo: command not found", NULL };
+	struct expect e = expect_of(three);
+	struct compare_result res;
+
+	ok(!judge(&e, "bash: line 1: sortt: command not found\n", &res), "a misspelt command fails");
+	is_str(res.message, "The shell found no command named 'sortt' (bash said \"command not found\"): "
+	    "check its spelling, or whether this sandbox has it.", "the message names the missing command");
+	compare_result_free(&res);
+	ok(!judge(&e, "1\nbash: wcc: command not found\n", &res), "in a pipeline's output too");
+	ok(res.message && strstr(res.message, "'wcc'") != NULL, "names it: %s", res.message ? res.message : "");
+	compare_result_free(&res);
+	ok(!judge(&e, "1\n2\n", &res), "without the complaint");
+	is_str(res.message, "Expected 3 lines of output, got 2.", "the count message stays");
+	compare_result_free(&res);
+	ok(judge(&e, "1\n2\n3\n", &res), "a right answer is not touched");
+	compare_result_free(&res);
+	expect_free(&e);
+
+	e = expect_of(about);
+	ok(!judge(&e, "bash: line 1: bar: command not found", &res), "a challenge expecting the complaint");
+	is_str(res.message, "Line 1 of the output is not what was expected.", "is judged like any output");
+	compare_result_free(&res);
+	expect_free(&e);
+}
+
 int main(void)
 {
 	test_trim_and_split();
@@ -314,6 +382,8 @@ int main(void)
 	test_ignore_non_matching();
 	test_regex();
 	test_counts_and_messages();
+	test_unordered_messages();
+	test_command_not_found();
 	test_nul_and_errors();
 	return tap_done();
 }

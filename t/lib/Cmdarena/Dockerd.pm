@@ -6,6 +6,7 @@ package Cmdarena::Dockerd;
 # machine's engine is never touched; stop() and destroy() act on this dockerd's pid only.
 #
 #   my $dd = Cmdarena::Dockerd->new(tls => 1);   # dies when it cannot start
+#   Cmdarena::Dockerd->new(runtimes => { crun => '/usr/bin/crun' });   # --add-runtime, as ./arena
 #   $dd->url;          # unix:///tmp/.../docker.sock
 #   $dd->tls_engine;   # "tcp://127.0.0.1:PORT cert=... key=... ca=..." for cmdarena.conf
 #   $dd->stop; $dd->start;   # SIGTERM and wait / the same engine again (same data root)
@@ -27,7 +28,8 @@ my $json = JSON::PP->new->utf8->canonical;
 sub new {
     my ($class, %opt) = @_;
     my $dir = tempdir('cmdarena-dd-XXXXXX', TMPDIR => 1, CLEANUP => 0);
-    my $self = bless { dir => $dir, sock => "$dir/docker.sock", tls => $opt{tls} }, $class;
+    my $self = bless { dir => $dir, sock => "$dir/docker.sock", tls => $opt{tls}, runtimes => $opt{runtimes} // {} },
+        $class;
     $self->start_guardian;
     if ($opt{tls}) {
         $self->{port} = Cmdarena::Stack::free_port();
@@ -90,6 +92,7 @@ sub start {
     my @cmd = ('dockerd', '--bridge=none', '--iptables=false', '--ip-masq=false', '-H', "unix://$self->{sock}",
         '--data-root', "$d/data", '--exec-root', "$d/exec", '--pidfile', "$d/dockerd.pid",
         '--shutdown-timeout', '2');
+    push @cmd, map { ('--add-runtime', "$_=$self->{runtimes}{$_}") } sort keys %{ $self->{runtimes} };
     push @cmd, '-H', "tcp://127.0.0.1:$self->{port}", '--tlsverify', '--tlscacert', "$d/tls/ca.pem",
         '--tlscert', "$d/tls/server-cert.pem", '--tlskey', "$d/tls/server-key.pem" if $self->{tls};
     my $pid = Cmdarena::Stack::spawn_detached("$d/dockerd.log", @cmd);

@@ -105,20 +105,27 @@ sub new {
         image   => image(),
         node    => "t-$$-" . ++$stack_count,
         workers => $opt{workers} // 2,
-        conf    => { pool_size => 2, pool_size_nobin => 1, rate_limit_count => 0, %{ $opt{conf} // {} } },
+        # No limit per client unless a test asks: tests send many requests from loopback.
+        # CMDARENA_RUNTIME (runc or crun) picks the OCI runtime of every stack (t0718 runs tests on both).
+        conf    => { pool_size => 2, pool_size_nobin => 1, rate_limit_count => 0, client_executions_max => 0,
+            client_waits_max => 0, $ENV{CMDARENA_RUNTIME} ? (runtime => $ENV{CMDARENA_RUNTIME}) : (),
+            %{ $opt{conf} // {} } },
         challenges => $opt{challenges} // "$ROOT/challenges",
         # The app's config file (its -o settings still win) and a command to run cmdarena-fcgi under.
         config_file => $opt{config_file} // "$ROOT/conf/cmdarena.conf",
         fcgi_wrap => $opt{fcgi_wrap} // [],
         # Tests send many requests from loopback: no nginx limit_req unless a test asks for it.
         limit_exempt => $opt{limit_exempt} // '"127.0.0.1" "";',
+        redis_maxmemory => $opt{redis_maxmemory} // '64mb',
+        solutions_instance => $opt{solutions_instance},
         pids    => {},
     }, $class;
     $self->{http} = HTTP::Tiny->new(timeout => 30, max_redirect => 0, keep_alive => 0);
-    make_path(map { "$self->{dir}/$_" } qw(run log redis nginx/cache nginx/client_body nginx/fastcgi_temp
+    make_path(map { "$self->{dir}/$_" } qw(run log redis redis-solutions nginx/cache nginx/client_body nginx/fastcgi_temp
         nginx/proxy_temp nginx/uwsgi_temp nginx/scgi_temp));
     $self->start_guardian;
     $self->start_redis;
+    $self->start_solutions_redis if $self->{solutions_instance};
     $self->start_fcgi;
     $self->start_nginx;
     $self->wait_ready;
@@ -158,7 +165,7 @@ sub start_guardian {
 # The test is gone: stop what it started (pids recorded by spawn_logged), nginx first.
 sub guardian_cleanup {
     my ($self) = @_;
-    for my $name (qw(nginx fcgi redis)) {
+    for my $name (qw(nginx fcgi redis redis-solutions)) {
         my $file = "$self->{dir}/run/harness-$name.pid";
         open(my $fh, '<', $file) or next;
         my ($p, $exe) = split ' ', (<$fh> // '');
@@ -207,17 +214,28 @@ sub spawn_logged {
 }
 
 sub redis_socket { "$_[0]{dir}/run/redis.sock" }
+sub solutions_socket { "$_[0]{dir}/run/redis-solutions.sock" }
 
+# The cache's Redis has a maxmemory (redis_maxmemory, default 64mb) and evicts only keys with a
+# TTL (verdicts, locks, buckets), never the solutions when they share it. With
+# solutions_instance => 1 the solutions have a second, persistent instance (appendonly,
+# noeviction), as ./arena up runs them.
 sub start_redis {
     my ($self) = @_;
     $self->{pids}{redis} = $self->spawn_logged('redis', 'redis-server', '--port', '0',
         '--unixsocket', $self->redis_socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
+        '--maxmemory', $self->{redis_maxmemory}, '--maxmemory-policy', 'volatile-lru',
         '--dir', "$self->{dir}/redis", '--daemonize', 'no');
+    $self->wait_redis($self->redis_socket, 'redis');
+}
+
+sub wait_redis {
+    my ($self, $sock, $name) = @_;
     for (1 .. 100) {
-        return if -S $self->redis_socket && $self->redis('PING') eq 'PONG';
+        return if -S $sock && $self->redis_at($sock, 'PING') eq 'PONG';
         sleep 0.05;
     }
-    croak "redis-server did not start (see $self->{dir}/log/redis.log)";
+    croak "redis-server did not start (see $self->{dir}/log/$name.log)";
 }
 
 sub stop_redis {
@@ -226,9 +244,27 @@ sub stop_redis {
     unlink $self->redis_socket;
 }
 
-sub redis {
-    my ($self, @args) = @_;
-    open(my $fh, '-|', 'redis-cli', '-s', $self->redis_socket, @args) or croak "redis-cli: $!";
+sub start_solutions_redis {
+    my ($self) = @_;
+    $self->{pids}{'redis-solutions'} = $self->spawn_logged('redis-solutions', 'redis-server', '--port', '0',
+        '--unixsocket', $self->solutions_socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'yes',
+        '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+        '--dir', "$self->{dir}/redis-solutions", '--daemonize', 'no');
+    $self->wait_redis($self->solutions_socket, 'redis-solutions');
+}
+
+sub stop_solutions_redis {
+    my ($self) = @_;
+    $self->stop_pid('redis-solutions', 10);
+    unlink $self->solutions_socket;
+}
+
+sub redis { my $self = shift; return $self->redis_at($self->redis_socket, @_) }
+sub redis_solutions { my $self = shift; return $self->redis_at($self->solutions_socket, @_) }
+
+sub redis_at {
+    my ($self, $sock, @args) = @_;
+    open(my $fh, '-|', 'redis-cli', '-s', $sock, @args) or croak "redis-cli: $!";
     local $/;
     my $out = <$fh> // '';
     close $fh;
@@ -242,6 +278,7 @@ sub fcgi_args {
         socket      => "$self->{dir}/run/fcgi.sock",
         pool_socket => "$self->{dir}/run/pool.sock",
         redis       => 'unix:' . $self->redis_socket,
+        $self->{solutions_instance} ? (solutions_redis => 'unix:' . $self->solutions_socket) : (),
         challenges  => $self->{challenges},
         image       => $self->{image},
         engine      => engine(),
@@ -267,21 +304,31 @@ sub start_fcgi {
     croak "cmdarena-fcgi did not open its socket (see $self->{dir}/log/fcgi.log)";
 }
 
-# conf/nginx.conf with this stack's values (cache_salt as the fcgi side has it); reload_nginx
-# after changing them on a running stack.
+# conf/nginx.conf (the private main config with conf/nginx-http.conf and conf/nginx-site.conf, the
+# parts a Debian host installs, pasted in) with this stack's values (cache_salt as the fcgi side
+# has it), rendered by conf/render-nginx as ./arena does; reload_nginx after changing them on a
+# running stack.
 sub write_nginx_conf {
     my ($self) = @_;
-    open(my $in, '<', "$ROOT/conf/nginx.conf") or croak "conf/nginx.conf: $!";
+    my %v = (STATE => $self->{dir}, LISTEN => "127.0.0.1:$self->{port}", SERVER_NAME => 'localhost',
+        HTDOCS => "$ROOT/htdocs", FCGI_SOCKET => "$self->{dir}/run/fcgi.sock", NGINX_USER => scalar(getpwuid($<)),
+        LOG_DIR => "$self->{dir}/log", CACHE_DIR => "$self->{dir}/nginx/cache",
+        LIMIT_EXEMPT => $self->{limit_exempt}, CACHE_SALT => $self->{conf}{cache_salt} // '',
+        REAL_IP_FROM => real_ip_from($self->{conf}{trusted_proxies}));
+    open(my $in, '-|', "$ROOT/conf/render-nginx", "$ROOT/conf/nginx.conf", map { "$_=$v{$_}" } sort keys %v)
+        or croak "conf/render-nginx: $!";
     local $/;
     my $conf = <$in>;
-    close $in;
-    my %v = (STATE => $self->{dir}, PORT => $self->{port}, HTDOCS => "$ROOT/htdocs",
-        FCGI_SOCKET => "$self->{dir}/run/fcgi.sock", NGINX_USER => scalar(getpwuid($<)),
-        LIMIT_EXEMPT => $self->{limit_exempt}, CACHE_SALT => $self->{conf}{cache_salt} // '');
-    $conf =~ s/\@(\w+)\@/exists $v{$1} ? $v{$1} : croak "unknown placeholder $1"/ge;
+    close $in or croak "conf/render-nginx failed (status $?)";
     open(my $out, '>', "$self->{dir}/nginx/nginx.conf") or croak "write nginx.conf: $!";
     print $out $conf;
     close $out;
+}
+
+# nginx's set_real_ip_from lines for cmdarena.conf's trusted_proxies (blanks or commas between).
+sub real_ip_from {
+    my ($list) = @_;
+    return join ' ', map { "set_real_ip_from $_;" } grep { length } split /[\s,]+/, $list // '';
 }
 
 sub start_nginx {
@@ -411,6 +458,7 @@ sub stop {
     $self->stop_pid('nginx', 10);
     $self->stop_pid('fcgi', 30);
     $self->stop_pid('redis', 10);
+    $self->stop_pid('redis-solutions', 10);
     my $log = $self->log('fcgi');
     my @reports = $log =~ /^(.*(?:AddressSanitizer|LeakSanitizer|runtime error:).*)$/mg;
     ok(!@reports, 'no sanitizer report in the pool\'s log') or diag join "\n", @reports[0 .. ($#reports < 20 ? $#reports : 20)];
@@ -426,7 +474,7 @@ sub DESTROY {
     # A test that died without stop(): still clean up, quietly.
     $self->{stopped} = 1;
     $self->stop_guardian;
-    for my $name (qw(nginx fcgi redis)) {
+    for my $name (qw(nginx fcgi redis redis-solutions)) {
         my $pid = delete $self->{pids}{$name} or next;
         kill 'TERM', $pid;
         for (1 .. 400) { last if waitpid($pid, WNOHANG) == $pid; sleep 0.05 }
