@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 #include <yaml.h>
 
+#include "audit_names.h"
 #include "catalogue.h"
 
 #define CATALOGUE_MAX_BYTES (16 * 1024 * 1024)
@@ -259,6 +260,8 @@ static void challenge_free(struct challenge *c)
 	for (size_t i = 0; i < c->n_helpers; i++)
 		free(c->helpers[i].name);
 	free(c->helpers);
+	free_list(c->audit_allow, c->n_audit_allow);
+	free_list(c->audit_allow_reason, c->n_audit_allow);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -605,6 +608,73 @@ static int build_runner_spec(struct challenge *c)
 	return 0;
 }
 
+/* Is s only blanks (or nothing)? */
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/*
+ * audit_allow: {STRATEGY: "reason", ...}. Each name must be one of the audit's strategies and each
+ * reason a non-empty string: an allowance nobody explained is an error, not a silent hole.
+ */
+static int load_audit_allow(struct loader *ld, const yaml_node_t *map, struct challenge *c)
+{
+	const char *slug = c->slug ? c->slug : "(no slug)";
+	size_t cap;
+	int rc = 0;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		ERR(ld, map, "challenge %s: audit_allow must be a mapping {strategy: \"reason\"}, not %s", slug,
+		    kind_name(map));
+		return -1;
+	}
+	cap = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+	c->audit_allow = calloc(cap + 1, sizeof(char *));
+	c->audit_allow_reason = calloc(cap + 1, sizeof(char *));
+	if (c->audit_allow == NULL || c->audit_allow_reason == NULL)
+		return -1;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		char *reason = NULL;
+
+		if (k->type != YAML_SCALAR_NODE || !audit_strategy_known(scalar(k))) {
+			ERR(ld, k, "challenge %s: audit_allow names no strategy of the audit: '%.64s' (see cmdarena-check(1))",
+			    slug, k->type == YAML_SCALAR_NODE ? scalar(k) : "?");
+			rc = -1;
+			continue;
+		}
+		if (repeated_key(ld, map, p, "audit_allow.")) {
+			rc = -1;
+			continue;
+		}
+		if (v->type != YAML_SCALAR_NODE || plain_is_typed(v) || blank(scalar(v))) {
+			ERR(ld, v, "challenge %s: audit_allow.%s needs a reason: why this challenge rightly accepts it", slug,
+			    scalar(k));
+			rc = -1;
+			continue;
+		}
+		if (get_string(ld, v, "audit_allow reason", &reason) < 0 ||
+		    (c->audit_allow[c->n_audit_allow] = strdup(scalar(k))) == NULL) {
+			free(reason);
+			return -1;
+		}
+		c->audit_allow_reason[c->n_audit_allow++] = reason;
+	}
+	return rc;
+}
+
+const char *challenge_audit_allowed(const struct challenge *c, const char *strategy)
+{
+	for (size_t i = 0; i < c->n_audit_allow; i++)
+		if (strcmp(c->audit_allow[i], strategy) == 0)
+			return c->audit_allow_reason[i];
+	return NULL;
+}
+
 /*
  * Fields of cmdchallenge's format (its challenges.yaml, past and present, and
  * the JSON it generated) that mean nothing here: accepted with a warning.
@@ -621,7 +691,7 @@ static bool known_ignored_field(const char *key)
 
 static int load_challenge(struct loader *ld, const yaml_node_t *map, struct challenge *c)
 {
-	const yaml_node_t *slug_n = NULL, *dir_n = NULL, *exp_n = NULL;
+	const yaml_node_t *slug_n = NULL, *dir_n = NULL, *exp_n = NULL, *allow_n = NULL;
 	bool seen_img = false;
 	yaml_node_pair_t *p;
 	unsigned before = ld->rep->errors;
@@ -701,6 +771,8 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 			get_bool(ld, v, "cache_correct", &c->cache_correct);
 		} else if (!strcmp(key, "cache_incorrect")) {
 			get_bool(ld, v, "cache_incorrect", &c->cache_incorrect);
+		} else if (!strcmp(key, "audit_allow")) {
+			allow_n = v;	/* read below, once the slug is known for the messages */
 		} else if (known_ignored_field(key)) {
 			WARN(ld, k, "cmdchallenge's field '%s' means nothing here: ignored", key);
 		} else {
@@ -709,6 +781,8 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 	}
 	free(img);
 	(void)seen_img;
+	if (allow_n && load_audit_allow(ld, allow_n, c) < 0 && ld->rep->errors == before)
+		ERR(ld, allow_n, "out of memory");
 
 	/* Required fields and what depends on them. */
 	if (slug_n == NULL)

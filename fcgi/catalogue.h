@@ -60,6 +60,10 @@ struct challenge {
 	bool cache_incorrect;
 	unsigned line;		/* 1-based line where the entry starts */
 	char *runner_spec;	/* JSON members for the runner request (dir, expected, scripts) */
+	/* audit_allow: audit strategies (audit_names.h) this challenge rightly accepts, each with a reason */
+	char **audit_allow;
+	char **audit_allow_reason;
+	size_t n_audit_allow;
 };
 
 #define HINTS_MAX 6
@@ -89,6 +93,9 @@ struct load_report {
 int catalogue_load(struct catalogue *cat, const char *dir, struct load_report *rep);
 void catalogue_free(struct catalogue *cat);
 const struct challenge *catalogue_find(const struct catalogue *cat, const char *slug);
+
+/* The reason audit_allow gives for strategy, or NULL when the audit must try it. */
+const char *challenge_audit_allowed(const struct challenge *c, const char *strategy);
 
 /* The page's view: JSON array of {slug, version, title, ...}, never an answer. */
 char *catalogue_public_json(const struct catalogue *cat);

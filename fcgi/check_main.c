@@ -4,6 +4,8 @@
  *   cmdarena-check [--challenges DIR] [SLUG ...]     judge every example (must be correct) and
  *                                                   every expected_failures command (must not be)
  *                                                   through the real sandbox; TAP on stdout
+ *   cmdarena-check --audit [SLUG ...]                attack every challenge with forgeries (audit.c):
+ *                                                   any judged correct fails; TAP on stdout
  *   cmdarena-check --replay FILE                     re-judge past verdicts, report disagreements
  *   cmdarena-check --lint                            load the catalogue, print its messages
  *   cmdarena-check --list-json                       the page's challenge list (no answers)
@@ -23,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "attach.h"
+#include "audit.h"
 #include "catalogue.h"
 #include "config.h"
 #include "docker.h"
@@ -439,6 +442,7 @@ static char *build_image(const char *dir, const char *state)
 static void usage(FILE *f)
 {
 	fputs("usage: cmdarena-check [--challenges DIR] [options] [SLUG ...]\n"
+	    "       cmdarena-check --audit [options] [SLUG ...]\n"
 	    "       cmdarena-check --replay FILE [options]\n"
 	    "       cmdarena-check --lint | --list-json [--challenges DIR]\n"
 	    "options:\n"
@@ -459,11 +463,12 @@ int main(int argc, char **argv)
 		{ "state", required_argument, NULL, 's' }, { "jobs", required_argument, NULL, 'j' },
 		{ "replay", required_argument, NULL, 'r' }, { "lint", no_argument, NULL, 'l' },
 		{ "list-json", no_argument, NULL, 'J' }, { "timings", no_argument, NULL, 'T' },
+		{ "audit", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	const char *dir = "challenges", *config_path = NULL, *image = NULL, *engine_url = NULL, *state = "var";
 	const char *replay = NULL;
-	bool lint = false, list_json = false;
+	bool lint = false, list_json = false, audit = false;
 	struct check ck;
 	struct load_report rep = { STRBUF_INIT, 0, 0 };
 	char err[1024], *built = NULL;
@@ -483,6 +488,7 @@ int main(int argc, char **argv)
 		case 'l': lint = true; break;
 		case 'J': list_json = true; break;
 		case 'T': ck.timings = true; break;
+		case 'a': audit = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -565,7 +571,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (replay) {
+	if (audit) {
+		status = audit_main(&ck.cfg, &ck.cat, &ck.engine, argv + optind, argc - optind, jobs);
+	} else if (replay) {
 		if (plan_replay(&ck, replay) < 0 && ck.n_jobs == 0)
 			goto out;
 		ck.progress = isatty(STDERR_FILENO) || getenv("CMDARENA_PROGRESS");

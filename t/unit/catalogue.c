@@ -191,6 +191,36 @@ int main(void)
 	    "field example is given twice (first at line 4)", "repeated string, list and mapping fields");
 	refuses(OK_ENTRY "    lines: ['b']\n    re_sub: ['a', 'b']\n    re_sub: ['c', 'd']\n",
 	    "field expected_output.lines is given twice (first at line 6)", "a repeated field in expected_output");
+	/* audit_allow: a known strategy and a reason for each, or the load fails naming the challenge. */
+	refuses(OK_ENTRY "  audit_allow: {delete_everything: ''}\n",
+	    ":7:36: error: challenge ok: audit_allow.delete_everything needs a reason", "an allowance with an empty reason");
+	refuses(OK_ENTRY "  audit_allow:\n    delete_everything:\n",
+	    "challenge ok: audit_allow.delete_everything needs a reason", "an allowance with no reason");
+	refuses(OK_ENTRY "  audit_allow: {empty_files: '  '}\n", "audit_allow.empty_files needs a reason",
+	    "an allowance with a blank reason");
+	refuses(OK_ENTRY "  audit_allow: {replay: [a, b]}\n", "audit_allow.replay needs a reason", "a list as a reason");
+	refuses(OK_ENTRY "  audit_allow: {delete_evrything: the task}\n",
+	    "challenge ok: audit_allow names no strategy of the audit: 'delete_evrything'", "an unknown strategy");
+	refuses("- audit_allow: {nope: x}\n  slug: later\n  version: 1\n  description: d\n  example: e\n  check: c\n",
+	    ":1:17: error: challenge later: audit_allow names no strategy", "the slug named even when it comes after");
+	refuses(OK_ENTRY "  audit_allow: [delete_everything]\n", "challenge ok: audit_allow must be a mapping",
+	    "audit_allow as a list");
+	refuses(OK_ENTRY "  audit_allow: {replay: a, replay: b}\n", "field audit_allow.replay is given twice",
+	    "a strategy allowed twice");
+	write_yaml(OK_ENTRY "  audit_allow:\n    delete_everything: \"the task is to delete everything\"\n"
+	    "    print_nothing: the expected output is empty\n");
+	is_int(catalogue_load(&cat, dir, &rep), 0, "audit_allow with reasons loads");
+	is_int(rep.warnings, 0, "without warnings");
+	c = catalogue_find(&cat, "ok");
+	ok(c && c->n_audit_allow == 2, "two allowances stored");
+	is_str(c ? challenge_audit_allowed(c, "delete_everything") : NULL, "the task is to delete everything",
+	    "the reason of an allowed strategy");
+	is_str(c ? challenge_audit_allowed(c, "print_nothing") : NULL, "the expected output is empty", "and of the other");
+	ok(c && challenge_audit_allowed(c, "replay") == NULL, "a strategy not allowed has no reason");
+	ok(c && strstr(c->runner_spec, "audit") == NULL, "the runner is never told");
+	catalogue_free(&cat);
+	load_report_free(&rep);
+
 	refuses(OK_ENTRY "  hints: ['a', '  ']\n", "hint 2 is empty", "an empty hint");
 	refuses(OK_ENTRY "  hints: [a, b, c, d, e, f, g]\n", "at most 6", "seven hints");
 	refuses(OK_ENTRY "  hints: 42\n", "hints must be a list of strings", "a number as hints");
