@@ -598,6 +598,20 @@ static int build_runner_spec(struct challenge *c)
 	json_object_object_add(o, "randomize", c->randomize ? json_object_new_string(c->randomize) : NULL);
 	if (c->setup_killable)
 		json_object_object_add(o, "setup_killable", json_object_new_boolean(1));
+	if (c->n_helpers > 0) {
+		json_object *list = json_object_new_array();
+
+		/* Ascending pids (sorted at load), as the runner wants them. */
+		for (size_t i = 0; i < c->n_helpers; i++) {
+			json_object *h = json_object_new_object();
+
+			json_object_object_add(h, "pid", json_object_new_int(c->helpers[i].pid));
+			json_object_object_add(h, "name", json_object_new_string(c->helpers[i].name));
+			json_object_object_add(h, "killable", json_object_new_boolean(c->helpers[i].killable));
+			json_object_array_add(list, h);
+		}
+		json_object_object_add(o, "helpers", list);
+	}
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	/* Keep the members without the enclosing braces: the worker splices them in. */
 	if (s == NULL || len < 2 || (c->runner_spec = strndup(s + 1, len - 2)) == NULL) {

@@ -133,63 +133,28 @@ static int make_nonce(char nonce[NONCE_LEN + 1])
 	return 0;
 }
 
-/* ,"helpers":[{"pid":42,"name":"...","killable":true}] for a challenge's processes, "" when none. */
-static char *helpers_member(const struct challenge *ch)
-{
-	json_object *a;
-	char *out;
-
-	if (ch->n_helpers == 0)
-		return strdup("");
-	a = json_object_new_array();
-	if (a == NULL)
-		return NULL;
-	for (size_t i = 0; i < ch->n_helpers; i++) {
-		json_object *h = json_object_new_object();
-
-		json_object_object_add(h, "pid", json_object_new_int(ch->helpers[i].pid));
-		json_object_object_add(h, "name", json_object_new_string(ch->helpers[i].name));
-		json_object_object_add(h, "killable", json_object_new_boolean(ch->helpers[i].killable));
-		json_object_array_add(a, h);
-	}
-	{
-		struct strbuf sb = STRBUF_INIT;
-
-		sb_addf(&sb, ",\"helpers\":%s", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-		out = sb_detach(&sb, NULL);
-	}
-	json_object_put(a);
-	return out;
-}
 
 char *sandbox_runner_request(const struct config *c, const struct challenge *ch, const char *cmd, size_t len,
     char nonce[NONCE_LEN + 1], size_t *reqlen)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char *b64, *helpers;
+	char *b64;
 	/* Leave the runner a margin inside the hard deadline for start-up and the verdict. */
 	int total_ms = c->hard_deadline_ms - 1500;
 
 	if (make_nonce(nonce) < 0)
 		return NULL;
 	b64 = base64_encode((const unsigned char *)cmd, len);
-	helpers = helpers_member(ch);
-	if (b64 == NULL || helpers == NULL) {
-		free(b64);
-		free(helpers);
+	if (b64 == NULL)
 		return NULL;
-	}
 	if (sb_addf(&sb, "{\"nonce\":\"%s\",\"cmd_b64\":\"%s\",\"timeout_ms\":%d,\"script_timeout_ms\":%d,"
-	    "\"total_ms\":%d,\"output_cap\":%zu%s,%s}\n", nonce, b64, c->timeout_ms, c->script_timeout_ms,
-	    total_ms, c->output_cap, helpers, ch->runner_spec) < 0) {
+	    "\"total_ms\":%d,\"output_cap\":%zu,%s}\n", nonce, b64, c->timeout_ms, c->script_timeout_ms,
+	    total_ms, c->output_cap, ch->runner_spec) < 0) {
 		free(b64);
-		free(helpers);
 		sb_free(&sb);
 		return NULL;
 	}
 	free(b64);
-	free(helpers);
 	return sb_detach(&sb, reqlen);
 }
 

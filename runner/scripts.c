@@ -27,8 +27,20 @@ static const char PRELUDE[] =
     "set -euo pipefail\n"
     "shopt -s inherit_errexit\n"
     "fail() { printf '%s\\n' \"${1:-The check failed.}\"; exit 1; }\n"
-    "real_file() { [ -f \"$1\" ] && [ ! -L \"$1\" ]; }\n"
-    "real_dir() { [ -d \"$1\" ] && [ ! -L \"$1\" ]; }\n";
+    /* no component of the path is a symlink (a trailing slash would follow one) */
+    "__cmdarena_no_link() {\n"
+    "  local rest=$1 path= part parts\n"
+    "  [[ $rest == /* ]] && path=/\n"
+    "  IFS=/ read -ra parts <<< \"$rest\"\n"
+    "  for part in \"${parts[@]}\"; do\n"
+    "    [ -z \"$part\" ] && continue\n"
+    "    if [ -z \"$path\" ]; then path=$part; else path=${path%/}/$part; fi\n"
+    "    [ -L \"$path\" ] && return 1\n"
+    "  done\n"
+    "  return 0\n"
+    "}\n"
+    "real_file() { __cmdarena_no_link \"$1\" && [ -f \"$1\" ]; }\n"
+    "real_dir() { __cmdarena_no_link \"$1\" && [ -d \"$1\" ]; }\n";
 static const char PRELUDE_CHECK[] =
     "__cmdarena_token=${CMDARENA_PASS_TOKEN:-}\n"
     "unset CMDARENA_PASS_TOKEN\n"
