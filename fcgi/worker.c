@@ -36,6 +36,8 @@
 
 #include <fcgiapp.h>
 
+#include <json-c/json.h>
+
 #include "attach.h"
 #include "client_addr.h"
 #include "cmd_hash.h"
@@ -280,10 +282,26 @@ static int cache_ttl(const struct worker *w, const struct challenge *ch, bool co
 	return w->cfg->verdict_ttl_s;
 }
 
+/*
+ * Is this reply body (ours, from the sandbox or from Redis) a correct verdict? Read as JSON: a
+ * substring would also match the command's own output ("correct":true escaped inside "output").
+ */
+static bool body_correct(const char *body, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL, *c;
+	bool correct = o != NULL && json_object_object_get_ex(o, "correct", &c) &&
+	    json_object_is_type(c, json_type_boolean) && json_object_get_boolean(c);
+
+	json_object_put(o);
+	if (tok)
+		json_tokener_free(tok);
+	return correct;
+}
+
 static void answer_verdict(FCGX_Request *r, struct request_log *rl, const char *body, size_t len, int ttl)
 {
-	/* The stored reply starts with {"slug":..,"ver":..,"correct":true|false */
-	rl->outcome = strstr(body, "\"correct\":true") ? OUT_CORRECT : OUT_INCORRECT;
+	rl->outcome = body_correct(body, len) ? OUT_CORRECT : OUT_INCORRECT;
 	rl->status = 200;
 	reply_json(r, body, len, ttl, layer_name(rl->layer));
 }

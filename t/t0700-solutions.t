@@ -73,6 +73,15 @@ is($s->redis('ZSCORE', $ckey, 'echo hello world'), 2, 'the Redis hit counts one 
 is($s->redis('ZSCORE', $ckey, q{echo 'hello world'}), 1, 'a command solved once: one use');
 is($s->redis('ZSCORE', $ckey, 'echo hello'), '', 'the incorrect command has no count');
 
+# A wrong command whose own output says "correct":true, answered from Redis, is counted nowhere:
+# the worker reads the outcome from the verdict's JSON, not from the text of the reply.
+my $liar = q{echo '"correct":true'};
+run_cmd($liar, 'incorrect');
+my $liar_redis = $s->get('/r?slug=hello_world&ver=1&cmd=' . join('+', map { Cmdarena::Stack::uri_escape($_) } split / /, $liar));
+is($liar_redis->{headers}{'x-cmdarena-layer'}, 'redis', 'the liar spelt with +: a Redis hit');
+is($liar_redis->{json}{correct}, JSON::PP::false, 'still incorrect');
+is($s->redis('ZSCORE', $ckey, $liar), '', 'a Redis hit of an incorrect verdict counts no use');
+
 wait_ttl($t_cached);
 my $list = solutions();
 isnt($list->{headers}{'x-cache-status'}, 'HIT', "/s after $ttl s: fetched again");
