@@ -42,30 +42,37 @@ static int fresh_nonce(char nonce[NONCE_LEN + 1])
 char *audit_request(const struct config *c, const struct challenge *ch, char *const *cmds, size_t n,
     size_t output_cap, char nonce[NONCE_LEN + 1], size_t *reqlen)
 {
-	struct strbuf sb = STRBUF_INIT;
+	json_object *req, *list;
+	char *out = NULL;
 	/* The service's budget, per attempt: the runner applies timeout_ms and total_ms to each. */
 	int total_ms = c->hard_deadline_ms - 1500;
-	int rc;
+	bool ok = true;
 
 	if (n == 0 || fresh_nonce(nonce) < 0)
 		return NULL;
-	rc = sb_addf(&sb, "{\"nonce\":\"%s\",\"attempts\":[", nonce);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char *b64 = base64_encode((const unsigned char *)cmds[i], strlen(cmds[i]));
-
-		rc = b64 ? sb_addf(&sb, "%s\"%s\"", i ? "," : "", b64) : -1;
-		free(b64);
-	}
-	if (rc == 0)
-		rc = sb_addf(&sb, "],\"timeout_ms\":%d,\"script_timeout_ms\":%d,\"total_ms\":%d,\"output_cap\":%zu,",
-		    c->timeout_ms, c->script_timeout_ms, total_ms, output_cap);
-	if (rc == 0)
-		rc = sb_adds(&sb, ch->runner_spec) | sb_adds(&sb, "}\n");
-	if (rc != 0) {
-		sb_free(&sb);
+	req = json_object_new_object();
+	list = json_object_new_array();
+	if (req == NULL || list == NULL) {
+		json_object_put(req);
+		json_object_put(list);
 		return NULL;
 	}
-	return sb_detach(&sb, reqlen);
+	json_object_object_add(req, "nonce", json_object_new_string(nonce));
+	json_object_object_add(req, "attempts", list);
+	for (size_t i = 0; ok && i < n; i++) {
+		char *b64 = base64_encode((const unsigned char *)cmds[i], strlen(cmds[i]));
+
+		ok = b64 != NULL && json_object_array_add(list, json_object_new_string(b64)) == 0;
+		free(b64);
+	}
+	json_object_object_add(req, "timeout_ms", json_object_new_int(c->timeout_ms));
+	json_object_object_add(req, "script_timeout_ms", json_object_new_int(c->script_timeout_ms));
+	json_object_object_add(req, "total_ms", json_object_new_int(total_ms));
+	json_object_object_add(req, "output_cap", json_object_new_int64((int64_t)output_cap));
+	if (ok && sandbox_add_spec(req, ch) == 0)
+		out = sandbox_request_text(req, reqlen);
+	json_object_put(req);
+	return out;
 }
 
 void audit_verdict_free(struct audit_verdict *av)
@@ -162,20 +169,11 @@ out:
 
 bool audit_needs_own_containers(const struct challenge *ch)
 {
-	struct strbuf sb = STRBUF_INIT;
-	json_object *o, *h;
-	bool own = false;
+	json_object *h;
 
-	if (sb_adds(&sb, "{") | sb_adds(&sb, ch->runner_spec) | sb_adds(&sb, "}")) {
-		sb_free(&sb);
-		return true;	/* cannot tell: the safe way */
-	}
-	o = json_tokener_parse(sb.buf);
-	own = o && json_object_object_get_ex(o, "helpers", &h) && h != NULL &&
+	/* Helpers at fixed pids exist once per container: each attempt needs a fresh one. */
+	return json_object_object_get_ex(ch->runner_spec, "helpers", &h) && h != NULL &&
 	    !(json_object_is_type(h, json_type_array) && json_object_array_length(h) == 0);
-	json_object_put(o);
-	sb_free(&sb);
-	return own;
 }
 
 /* ---- judging in containers ---------------------------------------------------------------- */

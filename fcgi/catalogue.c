@@ -256,7 +256,7 @@ static void challenge_free(struct challenge *c)
 	free_list(c->files, c->n_files);
 	free(c->author);
 	free(c->emoji);
-	free(c->runner_spec);
+	json_object_put(c->runner_spec);
 	for (size_t i = 0; i < c->n_helpers; i++)
 		free(c->helpers[i].name);
 	free(c->helpers);
@@ -562,8 +562,6 @@ static int load_processes(struct loader *ld, const yaml_node_t *list, struct cha
 static int build_runner_spec(struct challenge *c)
 {
 	json_object *o = json_object_new_object(), *exp = NULL;
-	const char *s;
-	size_t len;
 
 	if (o == NULL)
 		return -1;
@@ -612,13 +610,7 @@ static int build_runner_spec(struct challenge *c)
 		}
 		json_object_object_add(o, "helpers", list);
 	}
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	/* Keep the members without the enclosing braces: the worker splices them in. */
-	if (s == NULL || len < 2 || (c->runner_spec = strndup(s + 1, len - 2)) == NULL) {
-		json_object_put(o);
-		return -1;
-	}
-	json_object_put(o);
+	c->runner_spec = o;
 	return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "compare.h"
 #include "strbuf.h"
 
@@ -59,7 +61,11 @@ struct challenge {
 	bool cache_correct;
 	bool cache_incorrect;
 	unsigned line;		/* 1-based line where the entry starts */
-	char *runner_spec;	/* JSON members for the runner request (dir, expected, scripts) */
+	/*
+	 * The challenge's members of every runner request (dir, expected, scripts,
+	 * setup_killable, helpers): sandbox.c and audit.c add them to theirs.
+	 */
+	json_object *runner_spec;
 	/* audit_allow: audit strategies (audit_names.h) this challenge rightly accepts, each with a reason */
 	char **audit_allow;
 	char **audit_allow_reason;

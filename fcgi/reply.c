@@ -49,21 +49,20 @@ void reply_json(FCGX_Request *r, const char *body, size_t len, int ttl_s, const 
 }
 
 void reply_error(FCGX_Request *r, int status, const char *code, const char *message,
-    const char *extra_member, const char *extra_header)
+    json_object *extra, const char *extra_header)
 {
 	json_object *o = json_object_new_object();
-	struct strbuf body = STRBUF_INIT;
-	const char *s;
-	size_t n;
+	const char *s = NULL;
+	size_t n = 0;
 
-	json_object_object_add(o, "error", json_object_new_string(message));
-	json_object_object_add(o, "code", json_object_new_string(code));
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-	sb_add(&body, s, n);
-	if (extra_member && body.len > 0) {
-		/* Splice the extra member in before the closing brace. */
-		body.len--;
-		sb_addf(&body, ",%s}", extra_member);
+	if (o != NULL) {
+		json_object_object_add(o, "error", json_object_new_string(message));
+		json_object_object_add(o, "code", json_object_new_string(code));
+		if (extra != NULL) {
+			json_object_object_foreach(extra, key, val)
+				json_object_object_add(o, key, json_object_get(val));
+		}
+		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	}
 	FCGX_FPrintF(r->out,
 	    "Status: %d %s\r\n"
@@ -73,9 +72,9 @@ void reply_error(FCGX_Request *r, int status, const char *code, const char *mess
 	if (extra_header)
 		FCGX_FPrintF(r->out, "%s\r\n", extra_header);
 	FCGX_PutS("\r\n", r->out);
-	FCGX_PutStr(body.buf ? body.buf : "{}", body.buf ? (int)body.len : 2, r->out);
+	FCGX_PutStr(s ? s : "{}", s ? (int)n : 2, r->out);
 	json_object_put(o);
-	sb_free(&body);
+	json_object_put(extra);
 }
 
 void reply_text(FCGX_Request *r, const char *content_type, const char *body, size_t len)

@@ -134,28 +134,57 @@ static int make_nonce(char nonce[NONCE_LEN + 1])
 }
 
 
+int sandbox_add_spec(json_object *req, const struct challenge *ch)
+{
+	json_object_object_foreach(ch->runner_spec, key, val) {
+		if (json_object_object_add(req, key, json_object_get(val)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+char *sandbox_request_text(json_object *req, size_t *reqlen)
+{
+	const char *s;
+	size_t n;
+	char *out;
+
+	s = json_object_to_json_string_length(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (s == NULL || (out = malloc(n + 2)) == NULL)
+		return NULL;
+	memcpy(out, s, n);
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	if (reqlen)
+		*reqlen = n + 1;
+	return out;
+}
+
 char *sandbox_runner_request(const struct config *c, const struct challenge *ch, const char *cmd, size_t len,
     char nonce[NONCE_LEN + 1], size_t *reqlen)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char *b64;
+	json_object *req;
+	char *b64, *out = NULL;
 	/* Leave the runner a margin inside the hard deadline for start-up and the verdict. */
 	int total_ms = c->hard_deadline_ms - 1500;
 
 	if (make_nonce(nonce) < 0)
 		return NULL;
 	b64 = base64_encode((const unsigned char *)cmd, len);
-	if (b64 == NULL)
-		return NULL;
-	if (sb_addf(&sb, "{\"nonce\":\"%s\",\"cmd_b64\":\"%s\",\"timeout_ms\":%d,\"script_timeout_ms\":%d,"
-	    "\"total_ms\":%d,\"output_cap\":%zu,%s}\n", nonce, b64, c->timeout_ms, c->script_timeout_ms,
-	    total_ms, c->output_cap, ch->runner_spec) < 0) {
-		free(b64);
-		sb_free(&sb);
-		return NULL;
+	req = json_object_new_object();
+	if (b64 != NULL && req != NULL) {
+		json_object_object_add(req, "nonce", json_object_new_string(nonce));
+		json_object_object_add(req, "cmd_b64", json_object_new_string(b64));
+		json_object_object_add(req, "timeout_ms", json_object_new_int(c->timeout_ms));
+		json_object_object_add(req, "script_timeout_ms", json_object_new_int(c->script_timeout_ms));
+		json_object_object_add(req, "total_ms", json_object_new_int(total_ms));
+		json_object_object_add(req, "output_cap", json_object_new_int64((int64_t)c->output_cap));
+		if (sandbox_add_spec(req, ch) == 0)
+			out = sandbox_request_text(req, reqlen);
 	}
+	json_object_put(req);
 	free(b64);
-	return sb_detach(&sb, reqlen);
+	return out;
 }
 
 static int get_member(json_object *o, const char *name, json_type type, json_object **out)

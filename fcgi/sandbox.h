@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "catalogue.h"
 #include "config.h"
 
@@ -23,6 +25,12 @@ char *sandbox_container_spec(const struct config *c, bool nobin);
  */
 char *sandbox_runner_request(const struct config *c, const struct challenge *ch, const char *cmd, size_t len,
     char nonce[NONCE_LEN + 1], size_t *reqlen);
+
+/* Add the challenge's members (ch->runner_spec) to a runner request object. Returns 0 or -1. */
+int sandbox_add_spec(json_object *req, const struct challenge *ch);
+
+/* A request object as the runner reads it: one line ended by '\n' (malloc'd; *reqlen its length). */
+char *sandbox_request_text(json_object *req, size_t *reqlen);
 
 struct verdict {
 	bool correct;

@@ -129,10 +129,11 @@ static enum outcome outcome_for_status(int status)
 	}
 }
 
+/* extra: NULL or members to add to the error object (taken). */
 static void fail(FCGX_Request *r, struct request_log *rl, int status, const char *code, const char *message,
-    const char *extra_member, const char *extra_header)
+    json_object *extra, const char *extra_header)
 {
-	reply_error(r, status, code, message, extra_member, extra_header);
+	reply_error(r, status, code, message, extra, extra_header);
 	rl->status = status;
 	rl->code = code;
 	rl->outcome = outcome_for_status(status);
@@ -444,10 +445,11 @@ static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl
 		goto out;
 	rl->ver = ver;
 	if (ver != ch->version) {
-		char member[32];
+		json_object *extra = json_object_new_object();
 
-		snprintf(member, sizeof(member), "\"ver\":%d", ch->version);
-		fail(r, rl, 409, "stale_version", "This challenge has changed: reload it and try again.", member, NULL);
+		if (extra != NULL)
+			json_object_object_add(extra, "ver", json_object_new_int(ch->version));
+		fail(r, rl, 409, "stale_version", "This challenge has changed: reload it and try again.", extra, NULL);
 		goto out;
 	}
 	if (query_check_cmd(cmd, clen, w->cfg->cmd_max, &qe) < 0) {

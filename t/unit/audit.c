@@ -318,10 +318,12 @@ static void test_request(void)
 	{
 		struct challenge fake = { 0 };
 
-		fake.runner_spec = "\"dir\":\"x\",\"helpers\":[{\"pid\":42,\"name\":\"oops\",\"killable\":true}]";
+		fake.runner_spec = json_tokener_parse("{\"dir\":\"x\",\"helpers\":[{\"pid\":42,\"name\":\"oops\",\"killable\":true}]}");
 		ok(audit_needs_own_containers(&fake), "one with fixed-PID helpers gets a container per attempt");
-		fake.runner_spec = "\"dir\":\"x\",\"helpers\":[]";
+		json_object_put(fake.runner_spec);
+		fake.runner_spec = json_tokener_parse("{\"dir\":\"x\",\"helpers\":[]}");
 		ok(!audit_needs_own_containers(&fake), "an empty helpers list does not");
+		json_object_put(fake.runner_spec);
 	}
 	config_free(&cfg);
 	catalogue_free(&cat);
