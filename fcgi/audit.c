@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,23 +20,9 @@
 #include "attach.h"
 #include "audit.h"
 #include "base64.h"
+#include "tap_diag.h"
 
 /* ---- the request and the answer ---------------------------------------------------------- */
-
-static int fresh_nonce(char nonce[NONCE_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[NONCE_LEN / 2];
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return -1;
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		nonce[2 * i] = hex[raw[i] >> 4];
-		nonce[2 * i + 1] = hex[raw[i] & 15];
-	}
-	nonce[NONCE_LEN] = '\0';
-	return 0;
-}
 
 char *audit_request(const struct config *c, const struct challenge *ch, char *const *cmds, size_t n,
     size_t output_cap, char nonce[NONCE_LEN + 1], size_t *reqlen)
@@ -48,7 +33,7 @@ char *audit_request(const struct config *c, const struct challenge *ch, char *co
 	int total_ms = c->hard_deadline_ms - 1500;
 	bool ok = true;
 
-	if (n == 0 || fresh_nonce(nonce) < 0)
+	if (n == 0 || sandbox_make_nonce(nonce) < 0)
 		return NULL;
 	req = json_object_new_object();
 	list = json_object_new_array();
@@ -565,32 +550,6 @@ out:
 
 /* ---- the report ----------------------------------------------------------------------------- */
 
-/* A TAP comment block: label, then each line of s behind "#     | " (capped). */
-static void diag_block(const char *label, const char *s, size_t len)
-{
-	size_t shown = 0;
-
-	printf("#   %s:", label);
-	if (len == 0) {
-		printf(" (nothing)\n");
-		return;
-	}
-	putchar('\n');
-	while (len > 0 && shown < 40) {
-		const char *nl = memchr(s, '\n', len);
-		size_t n = nl ? (size_t)(nl - s) : len;
-
-		printf("#     | %.*s\n", (int)(n > 240 ? 240 : n), s);
-		shown++;
-		if (!nl)
-			break;
-		len -= n + 1;
-		s = nl + 1;
-	}
-	if (len > 0 && shown == 40)
-		printf("#     | ...\n");
-}
-
 struct totals {
 	size_t tests, ok, skipped, allowed, forged, errors;
 };
@@ -647,14 +606,14 @@ static void report_result(const struct task *t, const struct result *r, struct t
 			printf("not ok %zu - %s: %s judged correct\n", tot->tests, t->ch->slug, r->label);
 		if (r->what)
 			printf("#   strategy: %s\n", r->what);
-		diag_block("command", r->cmd, strlen(r->cmd));
-		diag_block("output", r->v.output, r->v.output_len);
+		tap_diag("command", r->cmd, strlen(r->cmd), 40, 240);
+		tap_diag("output", r->v.output, r->v.output_len, 40, 240);
 		return;
 	case RES_ERROR:
 		tot->errors++;
 		printf("not ok %zu - %s: %s could not be judged\n", tot->tests, t->ch->slug, r->label);
 		printf("#   %s\n", r->error);
-		diag_block("command", r->cmd, strlen(r->cmd));
+		tap_diag("command", r->cmd, strlen(r->cmd), 40, 240);
 		return;
 	}
 }

@@ -31,6 +31,7 @@
 #include "docker.h"
 #include "log.h"
 #include "sandbox.h"
+#include "tap_diag.h"
 #include "strbuf.h"
 
 #ifndef CHECK_RUNNER_PATH
@@ -168,39 +169,13 @@ static void run_all(struct check *ck, int parallel)
 	pthread_mutex_destroy(&ck->mu);
 }
 
-/* Print a TAP comment block, one "# " per line, capped. */
-static void diag_text(const char *label, const char *s, size_t len)
-{
-	size_t shown = 0;
-
-	printf("#   %s:", label);
-	if (len == 0) {
-		printf(" (nothing)\n");
-		return;
-	}
-	putchar('\n');
-	while (len > 0 && shown < 20) {
-		const char *nl = memchr(s, '\n', len);
-		size_t n = nl ? (size_t)(nl - s) : len;
-
-		printf("#     | %.*s\n", (int)(n > 200 ? 200 : n), s);
-		shown++;
-		if (!nl)
-			break;
-		len -= n + 1;
-		s = nl + 1;
-	}
-	if (len > 0 && shown == 20)
-		printf("#     | ...\n");
-}
-
 /* Tell the author what differed: the comparison re-done here, with the expected side shown. */
 static void explain_mismatch(const struct job *j)
 {
 	const struct challenge *ch = j->ch;
 	struct compare_result res;
 
-	diag_text("output", j->v.output, j->v.output_len);
+	tap_diag("output", j->v.output, j->v.output_len, 20, 200);
 	if (j->v.message)
 		printf("#   message: %s\n", j->v.message);
 	if (j->v.timed_out)

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "client_addr.h"
@@ -23,49 +22,20 @@ struct record {
 };
 
 struct inflight_table {
-	pthread_mutex_t lock;
-	size_t map_len;
-	size_t n;
+	struct shm_head h;	/* lock, map_len, n: the number of entries */
 	struct record r[];
 };
 
 struct inflight_table *inflight;
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h ? h : 1;
-}
-
 struct inflight_table *inflight_new(size_t records)
 {
-	size_t len = sizeof(struct inflight_table) + records * sizeof(struct record);
-	struct inflight_table *t;
-
-	if (records == 0)
-		return NULL;
-	t = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (t == MAP_FAILED)
-		return NULL;
-	memset(t, 0, len);
-	t->map_len = len;
-	t->n = records;
-	if (shm_mutex_init(&t->lock) < 0) {
-		munmap(t, len);
-		return NULL;
-	}
-	return t;
+	return shm_table_new(sizeof(struct inflight_table), records, sizeof(struct record));
 }
 
 void inflight_delete(struct inflight_table *t)
 {
-	if (t) {
-		pthread_mutex_destroy(&t->lock);
-		munmap(t, t->map_len);
-	}
+	shm_table_delete(t ? &t->h : NULL);
 }
 
 int inflight_init(size_t records)
@@ -92,7 +62,7 @@ static int count_locked(struct inflight_table *t, uint64_t h, const char *client
 	int n = 0;
 
 	*free_slot = -1;
-	for (size_t i = 0; i < t->n; i++) {
+	for (size_t i = 0; i < t->h.n; i++) {
 		struct record *rec = &t->r[i];
 
 		if (rec->hash == h && strcmp(rec->key, client) == 0) {
@@ -110,14 +80,14 @@ static int count_locked(struct inflight_table *t, uint64_t h, const char *client
 int inflight_enter(struct inflight_table *t, const char *client, enum inflight_kind kind, int max,
     long long now_ms, long long max_age_ms)
 {
-	uint64_t h = fnv1a(client);
+	uint64_t h = shm_hash(client);
 	int n, slot;
 
-	if (t == NULL || shm_mutex_lock(&t->lock) < 0)
+	if (t == NULL || shm_mutex_lock(&t->h.lock) < 0)
 		return -2;
 	n = count_locked(t, h, client, (int)kind, now_ms, max_age_ms, &slot);
 	if (max > 0 && n >= max) {
-		shm_mutex_unlock(&t->lock);
+		shm_mutex_unlock(&t->h.lock);
 		return -1;
 	}
 	if (slot >= 0) {
@@ -129,16 +99,16 @@ int inflight_enter(struct inflight_table *t, const char *client, enum inflight_k
 		rec->since_ms = now_ms;
 		snprintf(rec->key, sizeof(rec->key), "%s", client);
 	}
-	shm_mutex_unlock(&t->lock);
+	shm_mutex_unlock(&t->h.lock);
 	return slot >= 0 ? slot : -2;
 }
 
 void inflight_leave(struct inflight_table *t, int index)
 {
-	if (t == NULL || index < 0 || (size_t)index >= t->n || shm_mutex_lock(&t->lock) < 0)
+	if (t == NULL || index < 0 || (size_t)index >= t->h.n || shm_mutex_lock(&t->h.lock) < 0)
 		return;
 	t->r[index].hash = 0;
-	shm_mutex_unlock(&t->lock);
+	shm_mutex_unlock(&t->h.lock);
 }
 
 int inflight_count(struct inflight_table *t, const char *client, enum inflight_kind kind, long long now_ms,
@@ -146,9 +116,9 @@ int inflight_count(struct inflight_table *t, const char *client, enum inflight_k
 {
 	int n, slot;
 
-	if (t == NULL || shm_mutex_lock(&t->lock) < 0)
+	if (t == NULL || shm_mutex_lock(&t->h.lock) < 0)
 		return 0;
-	n = count_locked(t, fnv1a(client), client, (int)kind, now_ms, max_age_ms, &slot);
-	shm_mutex_unlock(&t->lock);
+	n = count_locked(t, shm_hash(client), client, (int)kind, now_ms, max_age_ms, &slot);
+	shm_mutex_unlock(&t->h.lock);
 	return n;
 }

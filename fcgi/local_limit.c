@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "client_addr.h"
 #include "local_limit.h"
@@ -22,49 +21,20 @@ struct bucket {
 };
 
 struct local_limits {
-	pthread_mutex_t lock;
-	size_t map_len;
-	size_t slots;
+	struct shm_head h;	/* lock, map_len, n: the number of entries */
 	struct bucket b[];
 };
 
 struct local_limits *local_limits;
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h ? h : 1;
-}
-
 struct local_limits *local_limits_new(size_t slots)
 {
-	size_t len = sizeof(struct local_limits) + slots * sizeof(struct bucket);
-	struct local_limits *t;
-
-	if (slots == 0)
-		return NULL;
-	t = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (t == MAP_FAILED)
-		return NULL;
-	memset(t, 0, len);
-	t->map_len = len;
-	t->slots = slots;
-	if (shm_mutex_init(&t->lock) < 0) {
-		munmap(t, len);
-		return NULL;
-	}
-	return t;
+	return shm_table_new(sizeof(struct local_limits), slots, sizeof(struct bucket));
 }
 
 void local_limits_delete(struct local_limits *t)
 {
-	if (t) {
-		pthread_mutex_destroy(&t->lock);
-		munmap(t, t->map_len);
-	}
+	shm_table_delete(t ? &t->h : NULL);
 }
 
 int local_limits_init(void)
@@ -78,8 +48,8 @@ static struct bucket *find(struct local_limits *t, uint64_t h, const char *clien
 {
 	struct bucket *victim = NULL;
 
-	for (size_t i = 0; i < PROBE && i < t->slots; i++) {
-		struct bucket *b = &t->b[(h + i) % t->slots];
+	for (size_t i = 0; i < PROBE && i < t->h.n; i++) {
+		struct bucket *b = &t->b[(h + i) % t->h.n];
 
 		if (b->hash == h && strcmp(b->key, client) == 0) {
 			*fresh = false;
@@ -99,14 +69,14 @@ static struct bucket *find(struct local_limits *t, uint64_t h, const char *clien
 int local_limit_take(struct local_limits *t, const char *client, double rate, int burst, long long now_ms,
     int *retry_after_s)
 {
-	uint64_t h = fnv1a(client);
+	uint64_t h = shm_hash(client);
 	struct bucket *b;
 	bool fresh;
 	int taken;
 
 	if (t == NULL || rate <= 0)
 		return 1;
-	if (shm_mutex_lock(&t->lock) < 0)
+	if (shm_mutex_lock(&t->h.lock) < 0)
 		return 1;	/* cannot happen with a valid mutex: fail open, as without Redis before */
 	b = find(t, h, client, &fresh);
 	if (fresh) {
@@ -131,11 +101,11 @@ int local_limit_take(struct local_limits *t, const char *client, double rate, in
 		if (*retry_after_s < 1)
 			*retry_after_s = 1;
 	}
-	shm_mutex_unlock(&t->lock);
+	shm_mutex_unlock(&t->h.lock);
 	return taken;
 }
 
 int local_limits_hold_lock(struct local_limits *t)
 {
-	return shm_mutex_lock(&t->lock);
+	return shm_mutex_lock(&t->h.lock);
 }

@@ -118,7 +118,7 @@ char *sandbox_container_spec(const struct config *c, bool nobin)
 	return out;
 }
 
-static int make_nonce(char nonce[NONCE_LEN + 1])
+int sandbox_make_nonce(char nonce[NONCE_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char raw[NONCE_LEN / 2];
@@ -168,7 +168,7 @@ char *sandbox_runner_request(const struct config *c, const struct challenge *ch,
 	/* Leave the runner a margin inside the hard deadline for start-up and the verdict. */
 	int total_ms = c->hard_deadline_ms - 1500;
 
-	if (make_nonce(nonce) < 0)
+	if (sandbox_make_nonce(nonce) < 0)
 		return NULL;
 	b64 = base64_encode((const unsigned char *)cmd, len);
 	req = json_object_new_object();

@@ -26,6 +26,9 @@ char *sandbox_container_spec(const struct config *c, bool nobin);
 char *sandbox_runner_request(const struct config *c, const struct challenge *ch, const char *cmd, size_t len,
     char nonce[NONCE_LEN + 1], size_t *reqlen);
 
+/* A fresh random nonce (NONCE_LEN hex digits) for a runner request. Returns 0, or -1. */
+int sandbox_make_nonce(char nonce[NONCE_LEN + 1]);
+
 /* Add the challenge's members (ch->runner_spec) to a runner request object. Returns 0 or -1. */
 int sandbox_add_spec(json_object *req, const struct challenge *ch);
 
