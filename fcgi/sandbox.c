@@ -134,11 +134,22 @@ int sandbox_make_nonce(char nonce[NONCE_LEN + 1])
 }
 
 
+/*
+ * The spec is the catalogue's, read by every thread of every worker at once: it is only read
+ * here, never referenced (json-c's reference counts and its cached JSON text are not
+ * thread-safe), so each request gets a deep copy of its members.
+ */
 int sandbox_add_spec(json_object *req, const struct challenge *ch)
 {
 	json_object_object_foreach(ch->runner_spec, key, val) {
-		if (json_object_object_add(req, key, json_object_get(val)) < 0)
+		json_object *copy = NULL;
+
+		if (val != NULL && json_object_deep_copy(val, &copy, NULL) < 0)
 			return -1;
+		if (json_object_object_add(req, key, copy) < 0) {
+			json_object_put(copy);
+			return -1;
+		}
 	}
 	return 0;
 }
