@@ -23,24 +23,11 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "lib/clock.h"
 
 #define DRAIN_MS	100
 #define EXIT_TIMEOUT	124
 #define EXIT_NO_EXEC	127
-
-/* Microseconds on CLOCK_MONOTONIC. */
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-long exec_now_ms(void)
-{
-	return (long)(now_us() / 1000);
-}
 
 int exec_init(struct exec_ctx *ctx, char *err, size_t errlen)
 {
@@ -279,7 +266,7 @@ int exec_run(struct exec_ctx *ctx, const struct exec_spec *spec, struct exec_res
 		}
 		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 	}
-	start = now_us();
+	start = clock_us();
 	deadline = start + (int64_t)spec->budget_ms * 1000;
 	pid = spawn(ctx, spec, pfd[1], err, errlen);
 	if (pfd[1] >= 0)
@@ -297,7 +284,7 @@ int exec_run(struct exec_ctx *ctx, const struct exec_spec *spec, struct exec_res
 			{ .fd = ctx->sigfd, .events = POLLIN },
 			{ .fd = pfd[0], .events = POLLIN },
 		};
-		int64_t now = now_us();
+		int64_t now = clock_us();
 
 		if (!done && now >= deadline) {
 			res->timed_out = true;
@@ -322,7 +309,7 @@ int exec_run(struct exec_ctx *ctx, const struct exec_spec *spec, struct exec_res
 		/* Always empty the signalfd: a ready one left unread would spin the loop. */
 		if (fds[0].revents != 0 && reap(ctx, done ? 0 : pid, &status) && !done) {
 			done = true;
-			drain_until = now_us() + DRAIN_MS * 1000;
+			drain_until = clock_us() + DRAIN_MS * 1000;
 		}
 	}
 
@@ -334,7 +321,7 @@ int exec_run(struct exec_ctx *ctx, const struct exec_spec *spec, struct exec_res
 		exec_kill_group(pid);
 	if (pfd[0] >= 0)
 		close(pfd[0]);
-	res->elapsed_ms = (long)((now_us() - start) / 1000);
+	res->elapsed_ms = (long)((clock_us() - start) / 1000);
 	res->exit_code = res->timed_out ? EXIT_TIMEOUT : status_code(status);
 	if (res->output != NULL)
 		res->output[res->output_len] = '\0';
@@ -383,7 +370,7 @@ static void kill_children(void)
 
 int exec_kill_all(struct exec_ctx *ctx, long max_ms)
 {
-	int64_t deadline = now_us() + (int64_t)max_ms * 1000;
+	int64_t deadline = clock_us() + (int64_t)max_ms * 1000;
 	bool pid1 = getpid() == 1;
 
 	for (;;) {
@@ -399,7 +386,7 @@ int exec_kill_all(struct exec_ctx *ctx, long max_ms)
 		}
 		if (!children_left(ctx))
 			return 0;
-		if (now_us() >= deadline)
+		if (clock_us() >= deadline)
 			return -1;
 		poll(&fd, 1, 10);
 	}
@@ -465,7 +452,7 @@ static int kill_outside_sessions(const pid_t *keep, size_t n_keep)
 
 int exec_kill_others(struct exec_ctx *ctx, const pid_t *keep, size_t n_keep, long max_ms)
 {
-	int64_t deadline = now_us() + (int64_t)max_ms * 1000;
+	int64_t deadline = clock_us() + (int64_t)max_ms * 1000;
 	bool pid1 = getpid() == 1;
 
 	for (;;) {
@@ -482,7 +469,7 @@ int exec_kill_others(struct exec_ctx *ctx, const pid_t *keep, size_t n_keep, lon
 		exec_reap(ctx);
 		if (signalled == 0)
 			return 0;
-		if (now_us() >= deadline)
+		if (clock_us() >= deadline)
 			return -1;
 		poll(&fd, 1, 5);
 	}

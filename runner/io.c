@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/utf8.h"
 #include "runner.h"
-#include "utf8.h"
 
 /* write(2) all of buf. */
 static int write_all(int fd, const char *buf, size_t len)

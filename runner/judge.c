@@ -13,13 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compare.h"
 #include "helpers.h"
+#include "lib/clock.h"
+#include "lib/compare.h"
+#include "lib/utf8.h"
 #include "privs.h"
 #include "reset.h"
 #include "runner.h"
 #include "treecopy.h"
-#include "utf8.h"
 
 #define CHECK_MESSAGE_MAX	300
 #define MSG_CHECK_FAILED	"The check failed."
@@ -53,19 +54,16 @@ int set_message(struct judgement *v, const char *text)
 }
 
 
-static double ms_since(const struct timespec *t0)
+static double ms_since(long long t0_us)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+	return (double)(clock_us() - t0_us) / 1e3;
 }
 
 
 void timing(const struct runner *r, const char *stage)
 {
 	if (r->timing)
-		fprintf(stderr, "cmdarena-runner: %8.3f ms %s\n", ms_since(&r->t0), stage);
+		fprintf(stderr, "cmdarena-runner: %8.3f ms %s\n", ms_since(r->t0_us), stage);
 }
 
 /* Record the pids of setup's session, for the scripts ($CMDARENA_SETUP_PIDS). */
@@ -386,7 +384,7 @@ int judge(struct runner *r, struct judgement *v, bool fresh)
 	char err[512];
 
 	r->budget_left_ms = r->req.timeout_ms;
-	r->deadline_ms = exec_now_ms() + r->req.total_ms;
+	r->deadline_ms = clock_ms() + r->req.total_ms;
 	r->run_no = 1;
 	if (prepare_run(r, !fresh) < 0 || finish_preparing(r) < 0)
 		return -1;

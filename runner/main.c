@@ -27,6 +27,7 @@
 
 #include "exec.h"
 #include "helpers.h"
+#include "lib/clock.h"
 #include "request.h"
 #include "runner.h"
 
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	text = io_read_request(&len, err, sizeof(err));
-	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	r.t0_us = clock_us();
 	if (text == NULL || request_parse(text, len, &r.req, err, sizeof(err)) < 0) {
 		free(text);
 		request_free(&r.req);

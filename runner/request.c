@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
+#include "lib/base64.h"
 #include "request.h"
 
 #define DEFAULT_TIMEOUT_MS		5000

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "compare.h"
+#include "lib/compare.h"
 
 #define REQUEST_MAX_BYTES	(4 * 1024 * 1024)
 #define REQUEST_NONCE_MAX	64

@@ -10,7 +10,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "compare.h"
+#include "lib/clock.h"
+#include "lib/compare.h"
 #include "privs.h"
 #include "runner.h"
 
@@ -49,7 +50,7 @@ static const char PRELUDE_CHECK[] =
 /* What is left of the runner's whole budget, capped at want. */
 long within_total(const struct runner *r, long want)
 {
-	long left = r->deadline_ms - exec_now_ms();
+	long left = r->deadline_ms - clock_ms();
 
 	return left < want ? (left > 0 ? left : 0) : want;
 }

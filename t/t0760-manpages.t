@@ -13,8 +13,8 @@ use Test::More;
 my $root = Cmdarena::Stack::root();
 my $build = Cmdarena::Stack::build_dir();
 my %pages = (
-    'fcgi/cmdarena-fcgi.8' => [qw(NAME SYNOPSIS DESCRIPTION OPTIONS SIGNALS LOGGING FILES), 'EXIT STATUS', 'EXAMPLES', 'SEE ALSO'],
-    'fcgi/cmdarena-check.1' => [qw(NAME SYNOPSIS DESCRIPTION OPTIONS), 'EXIT STATUS', 'EXAMPLES', 'SEE ALSO'],
+    'fcgi/worker/cmdarena-fcgi.8' => [qw(NAME SYNOPSIS DESCRIPTION OPTIONS SIGNALS LOGGING FILES), 'EXIT STATUS', 'EXAMPLES', 'SEE ALSO'],
+    'fcgi/check/cmdarena-check.1' => [qw(NAME SYNOPSIS DESCRIPTION OPTIONS), 'EXIT STATUS', 'EXAMPLES', 'SEE ALSO'],
     'conf/cmdarena.conf.5' => [qw(NAME DESCRIPTION FILES EXAMPLES), 'SEE ALSO'],
     'challenges/cmdarena-challenges.5' => [qw(NAME SYNOPSIS DESCRIPTION FIELDS JUDGING FILES EXAMPLES), 'SEE ALSO'],
 );
@@ -55,10 +55,10 @@ my $usage = `'$build/fcgi/cmdarena-fcgi' -h 2>&1`;
 is($?, 0, 'cmdarena-fcgi -h: exit status 0');
 my @fcgi_opts = $usage =~ /^\s+(-\w)\b/mg;
 ok(@fcgi_opts >= 4, 'cmdarena-fcgi -h lists its options: ' . join(' ', @fcgi_opts));
-my ($synopsis) = $text{'fcgi/cmdarena-fcgi.8'} =~ /^SYNOPSIS\n(.*?)\n\n[A-Z]/ms;
+my ($synopsis) = $text{'fcgi/worker/cmdarena-fcgi.8'} =~ /^SYNOPSIS\n(.*?)\n\n[A-Z]/ms;
 for my $o (@fcgi_opts) {
     like($synopsis // '', qr/(?<![\w-])\Q$o\E\b/, "cmdarena-fcgi(8) SYNOPSIS has $o");
-    ok($text{'fcgi/cmdarena-fcgi.8'} =~ /^OPTIONS\n.*^\s+\Q$o\E\b/ms, "cmdarena-fcgi(8) OPTIONS explains $o");
+    ok($text{'fcgi/worker/cmdarena-fcgi.8'} =~ /^OPTIONS\n.*^\s+\Q$o\E\b/ms, "cmdarena-fcgi(8) OPTIONS explains $o");
 }
 
 # ---- cmdarena-check(1): its options ----
@@ -67,11 +67,11 @@ is($?, 0, 'cmdarena-check --help: exit status 0');
 my %check_opts = map { $_ => 1 } $usage =~ /(--[a-z][a-z-]+)/g;
 ok(keys %check_opts >= 8, 'cmdarena-check --help lists its options: ' . join(' ', sort keys %check_opts));
 for my $o (sort keys %check_opts) {
-    ok($text{'fcgi/cmdarena-check.1'} =~ /^\s+\Q$o\E\b/m, "cmdarena-check(1) explains $o");
+    ok($text{'fcgi/check/cmdarena-check.1'} =~ /^\s+\Q$o\E\b/m, "cmdarena-check(1) explains $o");
 }
 
 # ---- cmdarena.conf(5): every setting, with the default config.c gives it ----
-my $config_c = slurp("$root/fcgi/config.c");
+my $config_c = slurp("$root/fcgi/config/config.c");
 my @keys = $config_c =~ /^\t\{ "(\w+)", T_\w+, [^,]+, ("[^"]*"|NULL), /mg;
 my %default = @keys;
 ok(keys %default >= 40, 'config.c has its table of settings: ' . scalar(keys %default));
@@ -88,7 +88,7 @@ for my $key (sort keys %default) {
 }
 
 # ---- cmdarena-challenges(5): every field the loader reads ----
-my $catalogue_c = slurp("$root/fcgi/catalogue.c");
+my $catalogue_c = slurp("$root/fcgi/config/catalogue.c");
 my %fields = map { $_ => 1 } $catalogue_c =~ /!strcmp\(key, "(\w+)"\)/g;
 ok(keys %fields >= 20, 'catalogue.c reads its fields: ' . join(' ', sort keys %fields));
 my $ch5 = slurp("$root/challenges/cmdarena-challenges.5");

@@ -64,7 +64,7 @@ ok($labels_of{cmdarena_execution_seconds_bucket}{le}, 'the execution histogram h
 
 # Every metric a rule, an annotation or a panel names, and the labels it uses (instance and job
 # come from Prometheus's scrape).
-my $outcomes = join '|', slurp("$root/fcgi/metrics.c") =~ /outcome_names\[N_OUTCOMES\] = \{(.*?)\};/s;
+my $outcomes = join '|', slurp("$root/fcgi/worker/metrics.c") =~ /outcome_names\[N_OUTCOMES\] = \{(.*?)\};/s;
 my %known_outcome = map { $_ => 1 } $outcomes =~ /"(\w+)"/g;
 my %checked;
 for my $where (['alert rules', $rules], map { ['dashboard', $_] } @exprs) {

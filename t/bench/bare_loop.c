@@ -24,11 +24,12 @@
 
 #include <json-c/json.h>
 
-#include "config.h"
-#include "docker.h"
-#include "log.h"
-#include "sandbox.h"
-#include "strbuf.h"
+#include "config/config.h"
+#include "engine/docker.h"
+#include "engine/sandbox.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
 
 #define CALL_MS 30000L
 
@@ -49,10 +50,7 @@ struct thread_arg {
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)clock_us() / 1e6;
 }
 
 /* The service's spec, turned into a plain run of `bash -O globstar -c CMD`. */

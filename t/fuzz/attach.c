@@ -1,6 +1,6 @@
 /*
  * t/fuzz/attach.c: libFuzzer target for Docker's attach stream framing
- * (frame_feed in fcgi/attach.c), which reads bytes the engine relays from
+ * (frame_feed in fcgi/engine/attach.c), which reads bytes the engine relays from
  * the sandbox.
  *
  * Input layout: one byte for the chunk size (1 to 256), then the stream. It
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "engine/attach.h"
 
 #define PROMISE(cond) do { if (!(cond)) abort(); } while (0)
 

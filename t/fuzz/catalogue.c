@@ -1,6 +1,6 @@
 /*
  * t/fuzz/catalogue.c: libFuzzer target for the YAML catalogue loader
- * (fcgi/catalogue.c).
+ * (fcgi/config/catalogue.c).
  *
  * Each input becomes challenges.yaml in a scratch directory (which also holds
  * a few challenge directories, so entries can load all the way), then is
@@ -18,7 +18,7 @@
 
 #include <json-c/json.h>
 
-#include "catalogue.h"
+#include "config/catalogue.h"
 
 #define PROMISE(cond) do { if (!(cond)) abort(); } while (0)
 

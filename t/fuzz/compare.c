@@ -1,5 +1,5 @@
 /*
- * t/fuzz/compare.c: libFuzzer target for the output comparison (runner/compare.c).
+ * t/fuzz/compare.c: libFuzzer target for the output comparison (fcgi/lib/compare.c).
  *
  * Input layout: one flag byte (bit 0 order, 1 ignore_non_matching, 2 regex,
  * 3 re_sub), then the expected lines ('\n'-separated) up to the first NUL,
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compare.h"
+#include "lib/compare.h"
 
 #define MAX_LINES 64
 

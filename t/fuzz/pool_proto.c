@@ -1,6 +1,6 @@
 /*
  * t/fuzz/pool_proto.c: libFuzzer target for the pool protocol's decoder
- * (fcgi/pool_proto.c), which reads packets another process wrote.
+ * (fcgi/pool/proto.c), which reads packets another process wrote.
  *
  * The input is one packet, any bytes. Checked besides memory safety: what
  * decodes is in range, encodes again to the same bytes (the one liberty: an E
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool_proto.h"
+#include "pool/proto.h"
 
 #define PROMISE(cond) do { if (!(cond)) abort(); } while (0)
 

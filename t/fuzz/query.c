@@ -1,5 +1,5 @@
 /*
- * t/fuzz/query.c: libFuzzer target for the query-string parser (fcgi/query.c).
+ * t/fuzz/query.c: libFuzzer target for the query-string parser (fcgi/worker/query.c).
  *
  * The input is a raw QUERY_STRING, not NUL-terminated (ASan sees any read
  * past it). Every accessor a worker uses runs on what parsed, and the
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
+#include "worker/query.h"
 
 #define QUERY_MAX 8192
 #define CMD_MAX 1024

@@ -1,6 +1,6 @@
 /*
  * t/fuzz/verdict.c: libFuzzer target for the runner's verdict parser
- * (sandbox_parse_verdict in fcgi/sandbox.c), which reads the line a runner
+ * (sandbox_parse_verdict in fcgi/engine/sandbox.c), which reads the line a runner
  * wrote, inside a sandbox that a user's command controlled.
  *
  * Input layout: one byte, the output cap (0 to 255 bytes), then the line. The
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sandbox.h"
-#include "utf8.h"
+#include "engine/sandbox.h"
+#include "lib/utf8.h"
 
 #define NONCE "0123456789abcdef"
 #define PROMISE(cond) do { if (!(cond)) abort(); } while (0)

@@ -1,7 +1,8 @@
 /* attach.c: Docker's stream framing, fed whole, byte by byte, and broken. */
 #include <string.h>
 
-#include "attach.h"
+#include "engine/attach.h"
+#include "lib/clock.h"
 #include "tap.h"
 
 struct got {
@@ -76,6 +77,6 @@ int main(void)
 	is_int(frame_feed(&p, buf, n, sink, &g), -1, "non-zero padding is an error");
 
 	is_str(attach_status_name(ATTACH_DEADLINE), "deadline", "status names");
-	ok(monotonic_ms() > 0, "a monotonic clock");
+	ok(clock_ms() > 0, "a monotonic clock");
 	return tap_done();
 }

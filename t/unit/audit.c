@@ -11,8 +11,8 @@
 
 #include <json-c/json.h>
 
-#include "audit.h"
-#include "base64.h"
+#include "check/audit.h"
+#include "lib/base64.h"
 #include "tap.h"
 
 static char dir[64];

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
+#include "lib/base64.h"
 #include "tap.h"
 
 static void roundtrip(const char *plain, const char *encoded)

@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "catalogue.h"
-#include "config.h"
-#include "sandbox.h"
+#include "config/catalogue.h"
+#include "config/config.h"
+#include "engine/sandbox.h"
 #include "tap.h"
 
 /* The runner spec as JSON text, for substring checks (valid until the challenge is freed). */

@@ -1,5 +1,5 @@
 /* client_addr.c: client keys (IPv4, IPv6 /64) and the trusted proxy list parser. */
-#include "client_addr.h"
+#include "lib/client_addr.h"
 #include "tap.h"
 
 int main(void)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compare.h"
+#include "lib/compare.h"
 #include "tap.h"
 
 /* An expectation from a NULL-terminated list of lines; defaults as in the request. */

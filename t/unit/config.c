@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "tap.h"
 
 static char path[64];

@@ -3,8 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "inflight.h"
 #include "tap.h"
+#include "worker/inflight.h"
 
 #define AGE 30000
 

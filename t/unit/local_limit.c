@@ -5,8 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "local_limit.h"
 #include "tap.h"
+#include "worker/local_limit.h"
 
 int main(void)
 {

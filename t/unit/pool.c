@@ -1,5 +1,5 @@
 /*
- * pool.c: the pool keeper's state machine (fcgi/pool_state.c) driven event by
+ * pool/keeper.c: the pool keeper's state machine (fcgi/pool/state.c) driven event by
  * event with a made-up clock: no Docker, no sockets. Each test plays the
  * engines' part by answering the jobs the keeper posts, and checks what the
  * keeper sends to the workers and which jobs it posts.
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool_state.h"
+#include "pool/state.h"
 #include "tap.h"
 
 #define MAX_SEEN 256

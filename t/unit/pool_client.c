@@ -1,5 +1,5 @@
 /*
- * pool_client.c: a worker's side of the pool protocol (fcgi/pool_client.c)
+ * pool/client.c: a worker's side of the pool protocol (fcgi/pool/client.c)
  * against a fake keeper on a thread, over a real SOCK_SEQPACKET socket: a
  * grant, a late grant given back, a reload's R, a refusal, a timeout, no keeper.
  */
@@ -12,8 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "pool_client.h"
-#include "pool_proto.h"
+#include "pool/client.h"
+#include "pool/proto.h"
 #include "tap.h"
 
 enum mode { GRANT_AFTER_LATE, RECONNECT_THEN_REFUSE, SILENT };

@@ -1,7 +1,7 @@
-/* pool_proto.c: the pool protocol's messages, encoded, decoded, and refused when malformed. */
+/* pool/proto.c: the pool protocol's messages, encoded, decoded, and refused when malformed. */
 #include <string.h>
 
-#include "pool_proto.h"
+#include "pool/proto.h"
 #include "tap.h"
 
 static int decodes(const char *s, struct pool_msg *m)

@@ -1,8 +1,8 @@
 /* query.c: every validation rule of the query-string parser. */
 #include <string.h>
 
-#include "query.h"
 #include "tap.h"
+#include "worker/query.h"
 
 static const char *const allowed[] = { "slug", "ver", "cmd", NULL };
 

@@ -1,7 +1,7 @@
 /* SHA-256 against the FIPS 180-2 example vectors and a block-boundary case. */
 #include <string.h>
 
-#include "sha256.h"
+#include "lib/sha256.h"
 #include "tap.h"
 
 int main(void)

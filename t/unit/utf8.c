@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/utf8.h"
 #include "tap.h"
-#include "utf8.h"
 
 /* Sanitize s[0..len) and compare with want (wantlen bytes). */
 static void sanitized(const char *s, size_t len, const char *want, size_t wantlen, const char *what)

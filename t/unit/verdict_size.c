@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "verdict_size.h"
+#include "worker/verdict_size.h"
 
 static struct verdict make(char fill, size_t n)
 {

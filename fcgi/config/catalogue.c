@@ -1,0 +1,1057 @@
+/*
+ * catalogue.c: load and validate challenges.yaml (see catalogue.h).
+ *
+ * libyaml's document loader gives a node tree with a mark (line, column) on
+ * every node; each field is read by a small typed getter that reports a clear
+ * "file:line:col: ..." message when the YAML holds the wrong kind of value.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+#include <yaml.h>
+
+#include "check/audit_names.h"
+#include "config/catalogue.h"
+
+#define CATALOGUE_MAX_BYTES (16 * 1024 * 1024)
+#define SLUG_MAX 64
+
+struct loader {
+	const char *file;	/* for messages */
+	const char *dir;
+	yaml_document_t *doc;
+	struct load_report *rep;
+};
+
+__attribute__((format(printf, 4, 5)))
+static void report(struct loader *ld, const yaml_node_t *at, bool error, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (at)
+		sb_addf(&ld->rep->text, "%s:%lu:%lu: %s: ", ld->file, (unsigned long)at->start_mark.line + 1,
+		    (unsigned long)at->start_mark.column + 1, error ? "error" : "warning");
+	else
+		sb_addf(&ld->rep->text, "%s: %s: ", ld->file, error ? "error" : "warning");
+	{
+		char msg[1024];
+
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		sb_adds(&ld->rep->text, msg);
+	}
+	sb_adds(&ld->rep->text, "\n");
+	if (error)
+		ld->rep->errors++;
+	else
+		ld->rep->warnings++;
+}
+
+#define ERR(ld, at, ...) report((ld), (at), true, __VA_ARGS__)
+#define WARN(ld, at, ...) report((ld), (at), false, __VA_ARGS__)
+
+static yaml_node_t *node(struct loader *ld, int index)
+{
+	return yaml_document_get_node(ld->doc, index);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* Does a plain (unquoted) scalar read as something other than a string in YAML 1.1? */
+static bool plain_is_typed(const yaml_node_t *n)
+{
+	static const char *const words[] = {
+		"", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
+		"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+		".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
+	};
+	static regex_t number;
+	static int compiled;
+	const char *s = scalar(n);
+
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(s, words[i]) == 0)
+			return true;
+	if (!compiled) {
+		if (regcomp(&number, "^[-+]?(0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*(\\.[0-9_]*)?([eE][-+]?[0-9]+)?|\\.[0-9_]+([eE][-+]?[0-9]+)?)$",
+		    REG_EXTENDED | REG_NOSUB) != 0)
+			return false;
+		compiled = 1;
+	}
+	return regexec(&number, s, 0, NULL, 0) == 0;
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE: return plain_is_typed(n) ? "a number, boolean or null" : "a string";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+/* A string field: a scalar that YAML would not read as a number, boolean or null. */
+static int get_string(struct loader *ld, const yaml_node_t *n, const char *what, char **out)
+{
+	if (n->type != YAML_SCALAR_NODE || plain_is_typed(n)) {
+		ERR(ld, n, "%s must be a string, not %s%s", what, kind_name(n),
+		    n->type == YAML_SCALAR_NODE ? " (quote it)" : "");
+		return -1;
+	}
+	free(*out);
+	*out = strndup(scalar(n), n->data.scalar.length);
+	return *out ? 0 : -1;
+}
+
+static int get_bool(struct loader *ld, const yaml_node_t *n, const char *what, bool *out)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
+
+	if (n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+			if (strcmp(scalar(n), yes[i]) == 0) {
+				*out = true;
+				return 0;
+			}
+			if (strcmp(scalar(n), no[i]) == 0) {
+				*out = false;
+				return 0;
+			}
+		}
+	}
+	ERR(ld, n, "%s must be true or false", what);
+	return -1;
+}
+
+static int get_int(struct loader *ld, const yaml_node_t *n, const char *what, int min, int *out)
+{
+	const char *s;
+	char *end;
+	long v;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		goto bad;
+	s = scalar(n);
+	if (!isdigit((unsigned char)s[0]) && !(s[0] == '-' && isdigit((unsigned char)s[1])))
+		goto bad;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > 999999999)
+		goto bad;
+	*out = (int)v;
+	return 0;
+bad:
+	ERR(ld, n, "%s must be an integer from %d to 999999999, not %s", what, min,
+	    n->type == YAML_SCALAR_NODE ? "that" : kind_name(n));
+	return -1;
+}
+
+/* A null in YAML: nothing written, ~ or null. */
+static bool plain_is_null(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+
+	return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!strcmp(s, "") || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"));
+}
+
+/*
+ * An item of a list of strings. cmdchallenge's catalogue writes some unquoted
+ * (completions: [01, 08], lines: [1, 2]): a plain number or boolean is taken as
+ * the text written, never converted (01 stays "01"). A null is an error, and so
+ * is a bare number in place of the whole list (a list of one is a string).
+ */
+static int get_list_item(struct loader *ld, const yaml_node_t *n, const char *what, char **out)
+{
+	if (n->type != YAML_SCALAR_NODE || plain_is_null(n))
+		return get_string(ld, n, what, out);
+	free(*out);
+	*out = strndup(scalar(n), n->data.scalar.length);
+	return *out ? 0 : -1;
+}
+
+/* A list of strings; a single string is accepted as a list of one. */
+static int get_string_list(struct loader *ld, const yaml_node_t *n, const char *what, char ***out, size_t *count)
+{
+	yaml_node_item_t *it;
+	size_t i = 0, cap;
+	char **v;
+	int rc = 0;
+
+	if (n->type == YAML_SCALAR_NODE && !plain_is_typed(n)) {
+		v = calloc(2, sizeof(*v));
+		if (v == NULL || get_string(ld, n, what, &v[0]) < 0) {
+			free(v);
+			return -1;
+		}
+		*out = v;
+		*count = 1;
+		return 0;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		ERR(ld, n, "%s must be a list of strings, not %s", what, kind_name(n));
+		return -1;
+	}
+	cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	v = calloc(cap + 1, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = node(ld, *it);
+		char label[96];
+
+		snprintf(label, sizeof(label), "%s item %zu", what, i + 1);
+		if (get_list_item(ld, item, label, &v[i]) < 0) {
+			rc = -1;
+			continue;
+		}
+		i++;
+	}
+	*out = v;
+	*count = i;
+	return rc;
+}
+
+static void free_list(char **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void challenge_free(struct challenge *c)
+{
+	free(c->slug);
+	free(c->dir);
+	free(c->title);
+	free(c->description);
+	free(c->learn);
+	free(c->example);
+	free_list(c->expected_failures, c->n_expected_failures);
+	expect_free(&c->expect);
+	free(c->setup);
+	free(c->check);
+	free(c->randomize);
+	free_list(c->tags, c->n_tags);
+	free_list(c->completions, c->n_completions);
+	free_list(c->hints, c->n_hints);
+	free_list(c->files, c->n_files);
+	free(c->author);
+	free(c->emoji);
+	json_object_put(c->runner_spec);
+	for (size_t i = 0; i < c->n_helpers; i++)
+		free(c->helpers[i].name);
+	free(c->helpers);
+	free_list(c->audit_allow, c->n_audit_allow);
+	free_list(c->audit_allow_reason, c->n_audit_allow);
+	memset(c, 0, sizeof(*c));
+}
+
+/* hints: a short list of non-empty sentences, each revealed on its own. */
+static void load_hints(struct loader *ld, const yaml_node_t *v, struct challenge *c)
+{
+	if (get_string_list(ld, v, "hints", &c->hints, &c->n_hints) < 0)
+		return;
+	if (c->n_hints > HINTS_MAX)
+		ERR(ld, v, "hints holds %zu hints: at most %d (a hint is a step, not a tutorial)", c->n_hints, HINTS_MAX);
+	for (size_t i = 0; i < c->n_hints; i++) {
+		const char *h = c->hints[i];
+
+		while (isspace((unsigned char)*h))
+			h++;
+		if (*h == '\0')
+			ERR(ld, v, "hint %zu is empty", i + 1);
+		else if (strlen(c->hints[i]) > HINT_MAX_BYTES)
+			ERR(ld, v, "hint %zu is %zu bytes long: at most %d", i + 1, strlen(c->hints[i]), HINT_MAX_BYTES);
+	}
+}
+
+struct name_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int name_add(struct name_list *l, const char *prefix, const char *name, bool dir)
+{
+	size_t len = strlen(prefix) + strlen(name) + 2;
+	char *s;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, (cap + 1) * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	if ((s = malloc(len)) == NULL)
+		return -1;
+	snprintf(s, len, "%s%s%s", prefix, name, dir ? "/" : "");
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The names under path (prefix + name, "dir/" for a directory), depth first,
+ * sorted, at most FILES_MAX in all. Hidden names (and what they hold) are
+ * left out: a visitor's plain ls would not show them, so Tab does not either.
+ */
+static int list_names(const char *path, const char *prefix, int depth, struct name_list *l)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	struct name_list here = { NULL, 0, 0 };
+	int rc = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && name_add(&here, "", e->d_name, false) < 0) {
+			rc = -1;
+			break;
+		}
+	closedir(d);
+	if (here.n)
+		qsort(here.v, here.n, sizeof(*here.v), cmp_name);
+	for (size_t i = 0; rc == 0 && i < here.n && l->n < FILES_MAX; i++) {
+		char sub[4096], subprefix[4096];
+		struct stat st;
+		bool dir;
+
+		snprintf(sub, sizeof(sub), "%s/%s", path, here.v[i]);
+		dir = lstat(sub, &st) == 0 && S_ISDIR(st.st_mode);
+		if (name_add(l, prefix, here.v[i], dir) < 0)
+			rc = -1;
+		else if (dir && depth > 1) {
+			snprintf(subprefix, sizeof(subprefix), "%s%s/", prefix, here.v[i]);
+			rc = list_names(sub, subprefix, depth - 1, l);
+		}
+	}
+	free_list(here.v, here.n);
+	return rc;
+}
+
+static bool valid_slug(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SLUG_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+static bool valid_dir_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+			return false;
+	return true;
+}
+
+/*
+ * Is the key of pair p (a scalar) already in map before it? Reported as an error; the caller skips
+ * the repeat, which would otherwise overwrite (and leak) what the first one loaded.
+ */
+static bool repeated_key(struct loader *ld, const yaml_node_t *map, const yaml_node_pair_t *p, const char *prefix)
+{
+	yaml_node_t *k = node(ld, p->key);
+
+	for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+		yaml_node_t *k2 = node(ld, q->key);
+
+		if (k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k))) {
+			ERR(ld, k, "field %s%s is given twice (first at line %lu)", prefix, scalar(k),
+			    (unsigned long)k2->start_mark.line + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+static int load_expected_output(struct loader *ld, const yaml_node_t *map, struct challenge *c)
+{
+	yaml_node_pair_t *p;
+	int rc = 0;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		ERR(ld, map, "expected_output must be a mapping (lines, order, ...), not %s", kind_name(map));
+		return -1;
+	}
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
+
+		if (k->type == YAML_SCALAR_NODE && repeated_key(ld, map, p, "expected_output.")) {
+			rc = -1;
+			continue;
+		}
+		if (!strcmp(key, "lines")) {
+			if (v->type == YAML_SCALAR_NODE && plain_is_typed(v) && !strcmp(scalar(v), "")) {
+				c->has_lines = true;	/* "lines:" with nothing: no output expected */
+				continue;
+			}
+			if (v->type != YAML_SEQUENCE_NODE) {
+				ERR(ld, v, "expected_output.lines must be a list of strings, not %s", kind_name(v));
+				rc = -1;
+				continue;
+			}
+			if (get_string_list(ld, v, "expected_output.lines", &c->expect.lines, &c->expect.n_lines) < 0)
+				rc = -1;
+			c->has_lines = true;
+		} else if (!strcmp(key, "order")) {
+			rc |= get_bool(ld, v, "expected_output.order", &c->expect.order);
+		} else if (!strcmp(key, "ignore_non_matching")) {
+			rc |= get_bool(ld, v, "expected_output.ignore_non_matching", &c->expect.ignore_non_matching);
+		} else if (!strcmp(key, "regex")) {
+			rc |= get_bool(ld, v, "expected_output.regex", &c->expect.regex);
+		} else if (!strcmp(key, "re_sub")) {
+			char **pair = NULL;
+			size_t n = 0;
+
+			if (v->type != YAML_SEQUENCE_NODE || get_string_list(ld, v, "expected_output.re_sub", &pair, &n) < 0 || n != 2) {
+				if (pair == NULL || n != 2)
+					ERR(ld, v, "expected_output.re_sub must be a list of two strings: [pattern, replacement]");
+				free_list(pair, n);
+				rc = -1;
+				continue;
+			}
+			c->expect.re_sub_pattern = pair[0];
+			c->expect.re_sub_replacement = pair[1];
+			free(pair);
+		} else {
+			WARN(ld, k, "unknown field expected_output.%s is ignored", key);
+		}
+	}
+	return rc ? -1 : 0;
+}
+
+static bool valid_helper_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > HELPER_NAME_MAX || s[0] == '-')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._+-", *s))
+			return false;
+	return true;
+}
+
+/* One item of processes: {name, pid, killable}. */
+static int load_helper(struct loader *ld, const yaml_node_t *map, struct helper_proc *h)
+{
+	bool has_name = false, has_pid = false;
+	int rc = 0;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		ERR(ld, map, "each item of processes must be a mapping {name, pid, killable}, not %s", kind_name(map));
+		return -1;
+	}
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
+
+		if (k->type == YAML_SCALAR_NODE && repeated_key(ld, map, p, "processes.")) {
+			rc = -1;
+		} else if (!strcmp(key, "name")) {
+			has_name = true;
+			if (get_string(ld, v, "processes.name", &h->name) < 0) {
+				rc = -1;
+			} else if (!valid_helper_name(h->name)) {
+				ERR(ld, v, "processes.name '%.64s' must be 1 to %d letters, digits or ._+- (not starting with -)",
+				    h->name, HELPER_NAME_MAX);
+				rc = -1;
+			}
+		} else if (!strcmp(key, "pid")) {
+			has_pid = true;
+			if (get_int(ld, v, "processes.pid", HELPER_PID_MIN, &h->pid) < 0) {
+				rc = -1;
+			} else if (h->pid > HELPER_PID_MAX) {
+				ERR(ld, v, "processes.pid must be from %d to %d (the runner forks up to it)", HELPER_PID_MIN,
+				    HELPER_PID_MAX);
+				rc = -1;
+			}
+		} else if (!strcmp(key, "killable")) {
+			rc |= get_bool(ld, v, "processes.killable", &h->killable);
+		} else {
+			WARN(ld, k, "unknown field processes.%.64s is ignored", key);
+		}
+	}
+	if (!has_name || !has_pid) {
+		ERR(ld, map, "each item of processes needs a name and a pid");
+		rc = -1;
+	}
+	return rc ? -1 : 0;
+}
+
+static int cmp_helper_pid(const void *a, const void *b)
+{
+	return ((const struct helper_proc *)a)->pid - ((const struct helper_proc *)b)->pid;
+}
+
+/* processes: a list of at most HELPER_MAX helpers, each pid once; kept in ascending pid order (the runner's). */
+static int load_processes(struct loader *ld, const yaml_node_t *list, struct challenge *c)
+{
+	size_t n;
+	int rc = 0;
+
+	if (list->type != YAML_SEQUENCE_NODE) {
+		ERR(ld, list, "processes must be a list of {name, pid, killable}, not %s", kind_name(list));
+		return -1;
+	}
+	n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
+	if (n > HELPER_MAX) {
+		ERR(ld, list, "processes may name at most %d processes, not %zu", HELPER_MAX, n);
+		return -1;
+	}
+	c->helpers = calloc(n ? n : 1, sizeof(*c->helpers));
+	if (c->helpers == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = node(ld, list->data.sequence.items.start[i]);
+
+		c->n_helpers++;
+		if (load_helper(ld, item, &c->helpers[i]) < 0) {
+			rc = -1;
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (c->helpers[j].pid == c->helpers[i].pid) {
+				ERR(ld, item, "processes: pid %d is given twice", c->helpers[i].pid);
+				rc = -1;
+			}
+	}
+	if (rc == 0)
+		qsort(c->helpers, c->n_helpers, sizeof(*c->helpers), cmp_helper_pid);
+	return rc;
+}
+
+/* The request members the runner needs for this challenge, prepared once. */
+static int build_runner_spec(struct challenge *c)
+{
+	json_object *o = json_object_new_object(), *exp = NULL;
+
+	if (o == NULL)
+		return -1;
+	json_object_object_add(o, "dir", json_object_new_string(c->dir));
+	if (c->has_lines || c->randomize) {
+		json_object *lines = NULL;
+
+		/* lines is null when only randomize's lines are compared (second run). */
+		if (c->has_lines) {
+			lines = json_object_new_array();
+			for (size_t i = 0; i < c->expect.n_lines; i++)
+				json_object_array_add(lines, json_object_new_string(c->expect.lines[i]));
+		}
+		exp = json_object_new_object();
+		json_object_object_add(exp, "lines", lines);
+		json_object_object_add(exp, "order", json_object_new_boolean(c->expect.order));
+		json_object_object_add(exp, "ignore_non_matching", json_object_new_boolean(c->expect.ignore_non_matching));
+		json_object_object_add(exp, "regex", json_object_new_boolean(c->expect.regex));
+		if (c->expect.re_sub_pattern) {
+			json_object *pair = json_object_new_array();
+
+			json_object_array_add(pair, json_object_new_string(c->expect.re_sub_pattern));
+			json_object_array_add(pair, json_object_new_string(c->expect.re_sub_replacement));
+			json_object_object_add(exp, "re_sub", pair);
+		} else {
+			json_object_object_add(exp, "re_sub", NULL);
+		}
+	}
+	json_object_object_add(o, "expected", exp);
+	json_object_object_add(o, "setup", c->setup ? json_object_new_string(c->setup) : NULL);
+	json_object_object_add(o, "check", c->check ? json_object_new_string(c->check) : NULL);
+	json_object_object_add(o, "randomize", c->randomize ? json_object_new_string(c->randomize) : NULL);
+	if (c->setup_killable)
+		json_object_object_add(o, "setup_killable", json_object_new_boolean(1));
+	if (c->n_helpers > 0) {
+		json_object *list = json_object_new_array();
+
+		/* Ascending pids (sorted at load), as the runner wants them. */
+		for (size_t i = 0; i < c->n_helpers; i++) {
+			json_object *h = json_object_new_object();
+
+			json_object_object_add(h, "pid", json_object_new_int(c->helpers[i].pid));
+			json_object_object_add(h, "name", json_object_new_string(c->helpers[i].name));
+			json_object_object_add(h, "killable", json_object_new_boolean(c->helpers[i].killable));
+			json_object_array_add(list, h);
+		}
+		json_object_object_add(o, "helpers", list);
+	}
+	c->runner_spec = o;
+	return 0;
+}
+
+/* Is s only blanks (or nothing)? */
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/*
+ * audit_allow: {STRATEGY: "reason", ...}. Each name must be one of the audit's strategies and each
+ * reason a non-empty string: an allowance nobody explained is an error, not a silent hole.
+ */
+static int load_audit_allow(struct loader *ld, const yaml_node_t *map, struct challenge *c)
+{
+	const char *slug = c->slug ? c->slug : "(no slug)";
+	size_t cap;
+	int rc = 0;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		ERR(ld, map, "challenge %s: audit_allow must be a mapping {strategy: \"reason\"}, not %s", slug,
+		    kind_name(map));
+		return -1;
+	}
+	cap = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+	c->audit_allow = calloc(cap + 1, sizeof(char *));
+	c->audit_allow_reason = calloc(cap + 1, sizeof(char *));
+	if (c->audit_allow == NULL || c->audit_allow_reason == NULL)
+		return -1;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		char *reason = NULL;
+
+		if (k->type != YAML_SCALAR_NODE || !audit_strategy_known(scalar(k))) {
+			ERR(ld, k, "challenge %s: audit_allow names no strategy of the audit: '%.64s' (see cmdarena-check(1))",
+			    slug, k->type == YAML_SCALAR_NODE ? scalar(k) : "?");
+			rc = -1;
+			continue;
+		}
+		if (repeated_key(ld, map, p, "audit_allow.")) {
+			rc = -1;
+			continue;
+		}
+		if (v->type != YAML_SCALAR_NODE || plain_is_typed(v) || blank(scalar(v))) {
+			ERR(ld, v, "challenge %s: audit_allow.%s needs a reason: why this challenge rightly accepts it", slug,
+			    scalar(k));
+			rc = -1;
+			continue;
+		}
+		if (get_string(ld, v, "audit_allow reason", &reason) < 0 ||
+		    (c->audit_allow[c->n_audit_allow] = strdup(scalar(k))) == NULL) {
+			free(reason);
+			return -1;
+		}
+		c->audit_allow_reason[c->n_audit_allow++] = reason;
+	}
+	return rc;
+}
+
+const char *challenge_audit_allowed(const struct challenge *c, const char *strategy)
+{
+	for (size_t i = 0; i < c->n_audit_allow; i++)
+		if (strcmp(c->audit_allow[i], strategy) == 0)
+			return c->audit_allow_reason[i];
+	return NULL;
+}
+
+/*
+ * Fields of cmdchallenge's format (its challenges.yaml, past and present, and
+ * the JSON it generated) that mean nothing here: accepted with a warning.
+ */
+static bool known_ignored_field(const char *key)
+{
+	static const char *const fields[] = { "skip_test", "tests", "disp_time", "example_fail", "openemoji" };
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!strcmp(key, fields[i]))
+			return true;
+	return false;
+}
+
+static int load_challenge(struct loader *ld, const yaml_node_t *map, struct challenge *c)
+{
+	const yaml_node_t *slug_n = NULL, *dir_n = NULL, *exp_n = NULL, *allow_n = NULL;
+	bool seen_img = false;
+	yaml_node_pair_t *p;
+	unsigned before = ld->rep->errors;
+	char *img = NULL;
+
+	memset(c, 0, sizeof(*c));
+	c->line = (unsigned)map->start_mark.line + 1;
+	c->expect.order = true;
+	c->cache_correct = c->cache_incorrect = true;
+	if (map->type != YAML_MAPPING_NODE) {
+		ERR(ld, map, "each challenge must be a mapping (slug: ..., version: ...), not %s", kind_name(map));
+		return -1;
+	}
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		const char *key;
+
+		if (k->type != YAML_SCALAR_NODE) {
+			ERR(ld, k, "field names must be plain words");
+			continue;
+		}
+		key = scalar(k);
+		if (repeated_key(ld, map, p, ""))
+			continue;
+		if (!strcmp(key, "slug")) {
+			slug_n = v;
+			get_string(ld, v, "slug", &c->slug);
+		} else if (!strcmp(key, "version")) {
+			get_int(ld, v, "version", 1, &c->version);
+		} else if (!strcmp(key, "dir")) {
+			dir_n = v;
+			get_string(ld, v, "dir", &c->dir);
+		} else if (!strcmp(key, "disp_title")) {
+			get_string(ld, v, "disp_title", &c->title);
+		} else if (!strcmp(key, "description")) {
+			get_string(ld, v, "description", &c->description);
+		} else if (!strcmp(key, "learn")) {
+			get_string(ld, v, "learn", &c->learn);
+		} else if (!strcmp(key, "disp_learn")) {
+			get_bool(ld, v, "disp_learn", &c->disp_learn);
+		} else if (!strcmp(key, "example")) {
+			get_string(ld, v, "example", &c->example);
+		} else if (!strcmp(key, "expected_failures")) {
+			get_string_list(ld, v, "expected_failures", &c->expected_failures, &c->n_expected_failures);
+		} else if (!strcmp(key, "expected_output")) {
+			exp_n = v;
+			load_expected_output(ld, v, c);
+		} else if (!strcmp(key, "setup")) {
+			get_string(ld, v, "setup", &c->setup);
+		} else if (!strcmp(key, "check")) {
+			get_string(ld, v, "check", &c->check);
+		} else if (!strcmp(key, "randomize")) {
+			get_string(ld, v, "randomize", &c->randomize);
+		} else if (!strcmp(key, "processes")) {
+			load_processes(ld, v, c);
+		} else if (!strcmp(key, "tags")) {
+			get_string_list(ld, v, "tags", &c->tags, &c->n_tags);
+		} else if (!strcmp(key, "completions")) {
+			get_string_list(ld, v, "completions", &c->completions, &c->n_completions);
+		} else if (!strcmp(key, "hints")) {
+			load_hints(ld, v, c);
+		} else if (!strcmp(key, "author")) {
+			get_string(ld, v, "author", &c->author);
+		} else if (!strcmp(key, "emoji")) {
+			get_string(ld, v, "emoji", &c->emoji);
+		} else if (!strcmp(key, "img")) {
+			seen_img = true;
+			if (get_string(ld, v, "img", &img) == 0) {
+				if (!strcmp(img, "cmd-no-bin"))
+					c->no_bin = true;
+				else if (strcmp(img, "cmd") != 0)
+					ERR(ld, v, "img must be cmd or cmd-no-bin, not '%.64s'", img);
+			}
+		} else if (!strcmp(key, "setup_killable")) {
+			get_bool(ld, v, "setup_killable", &c->setup_killable);
+		} else if (!strcmp(key, "cache_correct")) {
+			get_bool(ld, v, "cache_correct", &c->cache_correct);
+		} else if (!strcmp(key, "cache_incorrect")) {
+			get_bool(ld, v, "cache_incorrect", &c->cache_incorrect);
+		} else if (!strcmp(key, "audit_allow")) {
+			allow_n = v;	/* read below, once the slug is known for the messages */
+		} else if (known_ignored_field(key)) {
+			WARN(ld, k, "cmdchallenge's field '%s' means nothing here: ignored", key);
+		} else {
+			WARN(ld, k, "unknown field '%.64s' is ignored", key);
+		}
+	}
+	free(img);
+	(void)seen_img;
+	if (allow_n && load_audit_allow(ld, allow_n, c) < 0 && ld->rep->errors == before)
+		ERR(ld, allow_n, "out of memory");
+
+	/* Required fields and what depends on them. */
+	if (slug_n == NULL)
+		ERR(ld, map, "challenge has no slug");
+	else if (c->slug && !valid_slug(c->slug))
+		ERR(ld, slug_n, "slug '%.64s' must be 1 to %d letters, digits or underscores", c->slug, SLUG_MAX);
+	if (c->version == 0 && ld->rep->errors == before)
+		ERR(ld, map, "challenge %s has no version", c->slug ? c->slug : "(no slug)");
+	if (c->description == NULL)
+		ERR(ld, map, "challenge %s has no description", c->slug ? c->slug : "(no slug)");
+	if (c->example == NULL)
+		ERR(ld, map, "challenge %s has no example (a reference solution)", c->slug ? c->slug : "(no slug)");
+	if (c->dir == NULL && c->slug)
+		c->dir = strdup(c->slug);
+	if (c->dir && !valid_dir_name(c->dir)) {
+		ERR(ld, dir_n ? dir_n : map, "dir '%.64s' must be a plain directory name", c->dir);
+	} else if (c->dir) {
+		char path[4096];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", ld->dir, c->dir);
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			/*
+			 * Without an explicit dir a challenge may simply have no files. With one,
+			 * cmdchallenge's loader never looks (git keeps no empty directory): a
+			 * warning, in case of a typo.
+			 */
+			if (dir_n)
+				WARN(ld, dir_n, "dir '%.64s' does not exist in %s: the challenge starts in an empty directory",
+				    c->dir, ld->dir);
+		} else {
+			struct name_list names = { NULL, 0, 0 };
+
+			/* Three levels: enough for Tab, bounded for a deep tree. */
+			if (list_names(path, "", 3, &names) < 0)
+				ERR(ld, map, "cannot list the files of %s: %s", path, strerror(errno));
+			c->files = names.v;
+			c->n_files = names.n;
+		}
+	}
+	if (c->title == NULL && c->slug)
+		c->title = strdup(c->slug);
+	if (c->setup_killable && c->setup == NULL)
+		ERR(ld, map, "challenge %s: setup_killable without a setup script", c->slug ? c->slug : "");
+	if (exp_n && c->has_lines) {
+		char err[512];
+
+		if (expect_validate(&c->expect, err, sizeof(err)) < 0)
+			ERR(ld, exp_n, "invalid pattern: %s", err);
+	}
+	if (ld->rep->errors != before)
+		return -1;
+	if (!c->has_lines && !c->check && !c->randomize) {
+		WARN(ld, map, "challenge %s has no expected_output.lines, check or randomize: nothing could judge it, skipped",
+		    c->slug);
+		return 1;
+	}
+	if (build_runner_spec(c) < 0) {
+		ERR(ld, map, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct catalogue *sort_cat;
+
+static int cmp_slug(const void *a, const void *b)
+{
+	return strcmp(sort_cat->v[*(const size_t *)a].slug, sort_cat->v[*(const size_t *)b].slug);
+}
+
+static int index_slugs(struct loader *ld, struct catalogue *cat)
+{
+	cat->by_slug = calloc(cat->n ? cat->n : 1, sizeof(size_t));
+	if (cat->by_slug == NULL)
+		return -1;
+	for (size_t i = 0; i < cat->n; i++)
+		cat->by_slug[i] = i;
+	sort_cat = cat;
+	qsort(cat->by_slug, cat->n, sizeof(size_t), cmp_slug);
+	sort_cat = NULL;
+	for (size_t i = 1; i < cat->n; i++) {
+		const struct challenge *a = &cat->v[cat->by_slug[i - 1]], *b = &cat->v[cat->by_slug[i]];
+
+		if (strcmp(a->slug, b->slug) == 0) {
+			const struct challenge *later = a->line > b->line ? a : b;
+			const struct challenge *first = a->line > b->line ? b : a;
+
+			sb_addf(&ld->rep->text, "%s:%u: error: duplicate slug %s (first at line %u)\n", ld->file,
+			    later->line, later->slug, first->line);
+			ld->rep->errors++;
+		}
+	}
+	return ld->rep->errors ? -1 : 0;
+}
+
+static char *read_file(const char *path, size_t *len, struct loader *ld)
+{
+	FILE *f = fopen(path, "rb");
+	struct strbuf sb = STRBUF_INIT;
+	char buf[65536];
+	size_t n;
+
+	if (f == NULL) {
+		sb_addf(&ld->rep->text, "%s: error: cannot open: %s\n", path, strerror(errno));
+		ld->rep->errors++;
+		return NULL;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (sb.len + n > CATALOGUE_MAX_BYTES || sb_add(&sb, buf, n) < 0) {
+			sb_addf(&ld->rep->text, "%s: error: larger than %d bytes\n", path, CATALOGUE_MAX_BYTES);
+			ld->rep->errors++;
+			sb_free(&sb);
+			fclose(f);
+			return NULL;
+		}
+	}
+	fclose(f);
+	return sb_detach(&sb, len);
+}
+
+int catalogue_load(struct catalogue *cat, const char *dir, struct load_report *rep)
+{
+	struct loader ld = { NULL, dir, NULL, rep };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	char path[4096];
+	unsigned before = rep->errors;
+	char *data;
+	size_t len;
+
+	memset(cat, 0, sizeof(*cat));
+	snprintf(path, sizeof(path), "%s/challenges.yaml", dir);
+	ld.file = path;
+	data = read_file(path, &len, &ld);
+	if (data == NULL)
+		return -1;
+	if (!yaml_parser_initialize(&parser)) {
+		free(data);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		sb_addf(&rep->text, "%s:%lu:%lu: error: not valid YAML: %s%s%s\n", path,
+		    (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "parse error", parser.context ? " " : "",
+		    parser.context ? parser.context : "");
+		rep->errors++;
+		yaml_parser_delete(&parser);
+		free(data);
+		return -1;
+	}
+	ld.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL || root->type != YAML_SEQUENCE_NODE) {
+		if (root)
+			ERR(&ld, root, "the file must be a list of challenges (- slug: ...), not %s", kind_name(root));
+		else
+			ERR(&ld, NULL, "the file holds no challenges");
+	} else {
+		size_t cap = (size_t)(root->data.sequence.items.top - root->data.sequence.items.start);
+
+		cat->v = calloc(cap ? cap : 1, sizeof(*cat->v));
+		for (yaml_node_item_t *it = root->data.sequence.items.start; cat->v && it < root->data.sequence.items.top; it++) {
+			int r = load_challenge(&ld, node(&ld, *it), &cat->v[cat->n]);
+
+			if (r == 0)
+				cat->n++;
+			else
+				challenge_free(&cat->v[cat->n]);
+		}
+		if (cat->v == NULL)
+			ERR(&ld, NULL, "out of memory");
+		else if (cat->n == 0 && rep->errors == before)
+			ERR(&ld, root, "the file holds no challenge that could be judged");
+	}
+	if (rep->errors == before)
+		index_slugs(&ld, cat);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	free(data);
+	if (rep->errors != before) {
+		catalogue_free(cat);
+		return -1;
+	}
+	cat->dir = strdup(dir);
+	cat->yaml_path = strdup(path);
+	return 0;
+}
+
+void catalogue_free(struct catalogue *cat)
+{
+	for (size_t i = 0; i < cat->n; i++)
+		challenge_free(&cat->v[i]);
+	free(cat->v);
+	free(cat->by_slug);
+	free(cat->dir);
+	free(cat->yaml_path);
+	memset(cat, 0, sizeof(*cat));
+}
+
+const struct challenge *catalogue_find(const struct catalogue *cat, const char *slug)
+{
+	size_t lo = 0, hi = cat->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct challenge *c = &cat->v[cat->by_slug[mid]];
+		int d = strcmp(slug, c->slug);
+
+		if (d == 0)
+			return c;
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static json_object *string_array(char **v, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+char *catalogue_public_json(const struct catalogue *cat)
+{
+	json_object *a = json_object_new_array();
+	char *out;
+
+	if (a == NULL)
+		return NULL;
+	for (size_t i = 0; i < cat->n; i++) {
+		const struct challenge *c = &cat->v[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "slug", json_object_new_string(c->slug));
+		json_object_object_add(o, "version", json_object_new_int(c->version));
+		json_object_object_add(o, "title", json_object_new_string(c->title));
+		json_object_object_add(o, "description", json_object_new_string(c->description));
+		json_object_object_add(o, "learn", c->learn ? json_object_new_string(c->learn) : NULL);
+		json_object_object_add(o, "disp_learn", json_object_new_boolean(c->disp_learn));
+		json_object_object_add(o, "tags", string_array(c->tags, c->n_tags));
+		json_object_object_add(o, "completions", string_array(c->completions, c->n_completions));
+		json_object_object_add(o, "files", string_array(c->files, c->n_files));
+		json_object_object_add(o, "hints", string_array(c->hints, c->n_hints));
+		json_object_object_add(o, "author", c->author ? json_object_new_string(c->author) : NULL);
+		json_object_object_add(o, "img", json_object_new_string(c->no_bin ? "cmd-no-bin" : "cmd"));
+		json_object_array_add(a, o);
+	}
+	out = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(a);
+	return out;
+}
+
+void load_report_free(struct load_report *rep)
+{
+	sb_free(&rep->text);
+	rep->errors = rep->warnings = 0;
+}

@@ -1,9 +1,0 @@
-/*
- * main.c: cmdarena-fcgi, the FastCGI worker pool of cmdarena (cmdarena-fcgi(8)).
- */
-#include "master.h"
-
-int main(int argc, char **argv)
-{
-	return master_main(argc, argv);
-}

@@ -1,0 +1,890 @@
+/*
+ * worker.c: one FastCGI worker process: accept a request, validate it,
+ * answer from Redis or run the command in a pooled container, log one line.
+ *
+ * Design: a worker process serves worker_threads requests at once, one thread
+ * per request in flight, each blocking on FCGX_Accept_r in turn (a mutex
+ * serialises the accept) and owning everything a request touches: its
+ * FCGX_Request, libcurl handle and engine clients, hiredis connections, and
+ * its connection to the pool keeper. Nothing is shared between threads but
+ * the read-only config and catalogue, and what is already shared between
+ * processes (metrics, limits: atomics and robust mutexes in shared memory).
+ *
+ * Why threads rather than an event loop: every step of a request is a
+ * blocking call of a library made for it (hiredis, libcurl's easy interface,
+ * the attach exchange, the pool protocol), each with its own deadline; with a
+ * thread per request that code stays as it is, and a request that waits (for
+ * a container, an identical run's verdict or a lock) costs a mostly untouched
+ * stack (worker_threads x 256 KiB reserved, a few KiB resident), a socket or
+ * two and its buffers: kilobytes, not a process. 4 processes x 64 threads (the
+ * defaults on 2 cores) hold 256 requests in flight; CPU is spent in the
+ * containers, not here. The processes stay: a crash takes 1/workers of the
+ * requests, and the master replaces the process as before.
+ *
+ * Stopping: SIGTERM reaches the main thread (the others block it), which
+ * interrupts the thread waiting in accept (SIGUSR1, no restart) until every
+ * thread has finished its request and returned.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include <json-c/json.h>
+
+#include "engine/attach.h"
+#include "engine/sandbox.h"
+#include "lib/client_addr.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "pool/client.h"
+#include "worker/cmd_hash.h"
+#include "worker/healthz.h"
+#include "worker/inflight.h"
+#include "worker/metrics.h"
+#include "worker/query.h"
+#include "worker/ratelimit.h"
+#include "worker/reply.h"
+#include "worker/solutions.h"
+#include "worker/verdict_cache.h"
+#include "worker/verdict_size.h"
+#include "worker/worker.h"
+
+/* What one request did, for the log line and the metrics. */
+struct request_log {
+	char id[40];
+	char client[CLIENT_ADDR_MAX];
+	enum endpoint ep;
+	const char *slug;
+	int ver;
+	enum cache_layer layer;
+	enum outcome outcome;
+	int status;
+	int engine;
+	const char *code;
+	long long start_us;
+};
+
+/* One per thread: everything one request in flight uses. */
+struct worker {
+	const struct config *cfg;
+	const struct catalogue *cat;
+	struct engine *engines;
+	CURL *curl;		/* for /_ping */
+	struct verdict_cache vc;
+	struct verdict_cache sol_own;	/* the solutions' instance, when it is another one */
+	struct verdict_cache *sol;	/* &sol_own, or &vc when solutions live in the cache's Redis */
+	struct pool_client pool;
+	int index;		/* the process's */
+	int thread;
+	int exec_max, wait_max;	/* per client in flight: the settings, fitted to the capacity */
+	const struct proxy_list *exempt;	/* limits_exempt, parsed once per process */
+	FCGX_Request req;
+	bool req_ready;		/* FCGX_InitRequest done */
+	pthread_t tid;
+	bool running;
+};
+
+/* The place a request holds in its client's share (inflight.h). */
+struct place {
+	int index;		/* -1: none */
+	enum inflight_kind kind;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	FCGX_ShutdownPending();
+}
+
+static enum outcome outcome_for_status(int status)
+{
+	switch (status) {
+	case 400: return OUT_BAD_REQUEST;
+	case 404: return OUT_NOT_FOUND;
+	case 405: return OUT_METHOD;
+	case 409: return OUT_STALE;
+	case 414: return OUT_TOO_LONG;
+	case 429: return OUT_RATE_LIMITED;
+	case 503: return OUT_UNAVAILABLE;
+	case 504: return OUT_TIMEOUT;
+	default: return OUT_INTERNAL;
+	}
+}
+
+/* extra: NULL or members to add to the error object (taken). */
+static void fail(FCGX_Request *r, struct request_log *rl, int status, const char *code, const char *message,
+    json_object *extra, const char *extra_header)
+{
+	reply_error(r, status, code, message, extra, extra_header);
+	rl->status = status;
+	rl->code = code;
+	rl->outcome = outcome_for_status(status);
+}
+
+static void fail_query(FCGX_Request *r, struct request_log *rl, const struct query_error *e)
+{
+	fail(r, rl, e->status, e->code, e->message, NULL, NULL);
+}
+
+/* ---- running a command ---- */
+
+struct run_error {
+	int status;
+	const char *code;
+	char message[256];
+	const char *header;
+};
+
+/* Each engine's API version, learnt once per process by whichever thread pings it first. */
+static pthread_mutex_t api_mu = PTHREAD_MUTEX_INITIALIZER;
+static char api_versions[CONFIG_MAX_ENGINES][16];
+
+static int ensure_api_version(struct worker *w, struct engine *e)
+{
+	struct docker_error err;
+
+	if (e->api_version[0])
+		return 0;
+	pthread_mutex_lock(&api_mu);
+	memcpy(e->api_version, api_versions[e->index], sizeof(e->api_version));
+	pthread_mutex_unlock(&api_mu);
+	if (e->api_version[0])
+		return 0;
+	if (docker_ping(w->curl, e, 2000L, &err) < 0) {
+		lwarn("%s", err.message);
+		return -1;
+	}
+	pthread_mutex_lock(&api_mu);
+	memcpy(api_versions[e->index], e->api_version, sizeof(e->api_version));
+	pthread_mutex_unlock(&api_mu);
+	return 0;
+}
+
+static int run_in_sandbox(struct worker *w, const struct challenge *ch, const char *cmd, size_t len,
+    struct verdict *v, struct request_log *rl, struct run_error *re)
+{
+	char nonce[NONCE_LEN + 1], code[64], msg[256], err[512];
+	long long deadline = clock_ms() + w->cfg->hard_deadline_ms, started;
+	size_t reqlen, verdict_max = w->cfg->output_cap * 6 + 65536;
+	struct strbuf line = STRBUF_INIT;
+	char *req;
+	int rc = -1;
+
+	req = sandbox_runner_request(w->cfg, ch, cmd, len, nonce, &reqlen);
+	if (req == NULL) {
+		*re = (struct run_error){ 500, "internal", "Out of memory.", NULL };
+		return -1;
+	}
+	/* A pooled container may have died since it was started: one retry with another. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct pool_grant g;
+		enum attach_status st;
+		long long left = deadline - clock_ms();
+
+		if (left <= 0)
+			break;
+		if (pool_client_take(&w->pool, ch->no_bin ? 1 : 0, (int)(left < w->cfg->pool_wait_ms ? left : w->cfg->pool_wait_ms),
+		    &g, code, sizeof(code), msg, sizeof(msg)) < 0) {
+			bool busy = strcmp(code, "sandbox_busy") == 0;
+
+			*re = (struct run_error){ 503, busy ? "sandbox_busy" : strcmp(code, "engine_unavailable") == 0 ?
+			    "engine_unavailable" : "sandbox_unavailable", "", busy ? "Retry-After: 1" : "Retry-After: 5" };
+			snprintf(re->message, sizeof(re->message), "%s", msg);
+			lwarn("req=%s no container: %s: %s", rl->id, code, msg);
+			goto out;
+		}
+		/* The execution histogram starts here: time waiting for a container is not running. */
+		started = clock_us();
+		rl->engine = g.engine;
+		if (g.engine < 0 || (size_t)g.engine >= w->cfg->n_engines || ensure_api_version(w, &w->engines[g.engine]) < 0) {
+			pool_client_release(&w->pool, &g, true);
+			*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
+			goto out;
+		}
+		sb_reset(&line);
+		st = attach_exchange(&w->engines[g.engine], g.id, req, reqlen, deadline, verdict_max, &line, err, sizeof(err));
+		pool_client_release(&w->pool, &g, st == ATTACH_UNREACHABLE || st == ATTACH_GONE);
+		if (st == ATTACH_OK) {
+			if (sandbox_parse_verdict(line.buf ? line.buf : "", line.len, nonce, w->cfg->output_cap, v, err, sizeof(err)) < 0) {
+				lerr("req=%s container %.12s: %s", rl->id, g.id, err);
+				*re = (struct run_error){ 502, "bad_verdict", "The sandbox answered something that is not a verdict.", NULL };
+				goto out;
+			}
+			metrics_observe_execution(clock_us() - started);
+			rc = 0;
+			goto out;
+		}
+		if (metrics)
+			metrics_add(&metrics->engine[g.engine].errors, 1);
+		lwarn("req=%s container %.12s: attach %s: %s", rl->id, g.id, attach_status_name(st), err);
+		if (st == ATTACH_DEADLINE) {
+			*re = (struct run_error){ 504, "deadline_exceeded", "", NULL };
+			snprintf(re->message, sizeof(re->message), "The sandbox gave no verdict within %d ms.", w->cfg->hard_deadline_ms);
+			goto out;
+		}
+		if (st != ATTACH_UNREACHABLE && st != ATTACH_GONE) {
+			*re = (struct run_error){ 502, "sandbox_error", "The sandbox stopped before giving a verdict.", NULL };
+			goto out;
+		}
+	}
+	*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
+out:
+	free(req);
+	sb_free(&line);
+	return rc;
+}
+
+/* The challenge a valid slug names, or NULL after answering 400 or 404. */
+static const struct challenge *find_challenge(struct worker *w, FCGX_Request *r, struct request_log *rl,
+    const char *slug, size_t slen)
+{
+	struct query_error qe;
+	const struct challenge *ch;
+
+	if (query_check_slug(slug, slen, &qe) < 0) {
+		fail_query(r, rl, &qe);
+		return NULL;
+	}
+	ch = catalogue_find(w->cat, slug);
+	if (ch == NULL) {
+		fail(r, rl, 404, "unknown_challenge", "There is no challenge with that slug.", NULL, NULL);
+		return NULL;
+	}
+	rl->slug = ch->slug;
+	return ch;
+}
+
+/* ---- /r ---- */
+
+static const char *const r_params[] = { "slug", "ver", "cmd", NULL };
+
+static int cache_ttl(const struct worker *w, const struct challenge *ch, bool correct)
+{
+	if ((correct && !ch->cache_correct) || (!correct && !ch->cache_incorrect))
+		return 0;
+	return w->cfg->verdict_ttl_s;
+}
+
+/*
+ * Is this reply body (ours, from the sandbox or from Redis) a correct verdict? Read as JSON: a
+ * substring would also match the command's own output ("correct":true escaped inside "output").
+ */
+static bool body_correct(const char *body, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL, *c;
+	bool correct = o != NULL && json_object_object_get_ex(o, "correct", &c) &&
+	    json_object_is_type(c, json_type_boolean) && json_object_get_boolean(c);
+
+	json_object_put(o);
+	if (tok)
+		json_tokener_free(tok);
+	return correct;
+}
+
+static void answer_verdict(FCGX_Request *r, struct request_log *rl, const char *body, size_t len, int ttl)
+{
+	rl->outcome = body_correct(body, len) ? OUT_CORRECT : OUT_INCORRECT;
+	rl->status = 200;
+	reply_json(r, body, len, ttl, layer_name(rl->layer));
+}
+
+/* Execute, store and answer. Returns the reply body stored (or NULL on error, already answered). */
+static void execute_and_answer(struct worker *w, FCGX_Request *r, struct request_log *rl, const struct challenge *ch,
+    const char *cmd, size_t len, const char *key, bool store)
+{
+	struct verdict v;
+	struct run_error re;
+	char *body;
+	size_t blen;
+	int ttl;
+
+	if (run_in_sandbox(w, ch, cmd, len, &v, rl, &re) < 0) {
+		fail(r, rl, re.status, re.code, re.message, NULL, re.header);
+		return;
+	}
+	rl->layer = LAYER_EXECUTED;
+	/* At most VERDICT_REPLY_MAX bytes served and stored, whatever the output holds. */
+	body = verdict_reply_bounded(ch->slug, ch->version, &v, VERDICT_REPLY_MAX, &blen);
+	ttl = cache_ttl(w, ch, v.correct);
+	/* A verdict that measured the machine is neither kept nor published (issue 11, rule 5). */
+	if (v.transient) {
+		store = false;
+		if (ttl > w->cfg->transient_ttl_s)
+			ttl = w->cfg->transient_ttl_s;
+	}
+	/* Solutions have their own instance when configured: record there even without the cache. */
+	if (v.correct && !v.transient && (store || w->sol != &w->vc))
+		solutions_record(w->sol, ch, cmd, len);
+	verdict_free(&v);
+	if (body == NULL) {
+		fail(r, rl, 500, "internal", "Out of memory.", NULL, NULL);
+		return;
+	}
+	if (store && ttl > 0)
+		vcache_set(&w->vc, key, body, blen, ttl);
+	answer_verdict(r, rl, body, blen, ttl);
+	free(body);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The in-flight lock's token: "<pid>-<microseconds><thread, 4 digits>@<node_id>": a waiter knows the holder. */
+#define LOCK_TOKEN_MAX 192
+
+/* A lock held by a worker of this node that no longer exists (it crashed) is stale. */
+static bool holder_died(const struct worker *w, const char *holder)
+{
+	const char *at = strchr(holder, '@');
+	char *end;
+	long pid = strtol(holder, &end, 10);
+
+	if (pid <= 0 || *end != '-' || at == NULL || strcmp(at + 1, w->cfg->node_id) != 0)
+		return false;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void leave_place(struct place *p)
+{
+	if (p->index >= 0)
+		inflight_leave(inflight, p->index);
+	p->index = -1;
+	p->kind = 0;
+}
+
+/*
+ * Hold a place of kind (an execution, or a wait for an identical one) in the client's share.
+ * false: the client has too many in flight; the 429 is answered.
+ */
+static bool admit(struct worker *w, FCGX_Request *r, struct request_log *rl, enum inflight_kind kind, struct place *p)
+{
+	int max = proxy_list_contains(w->exempt, rl->client) ? 0 : kind == INFLIGHT_EXEC ? w->exec_max : w->wait_max;
+	/* No request lives longer than this: a record older is a leftover. */
+	long long max_age = 2LL * w->cfg->hard_deadline_ms + w->cfg->pool_wait_ms + 5000;
+	int idx;
+
+	if (p->kind == kind)
+		return true;
+	leave_place(p);
+	if (max <= 0)
+		return true;
+	idx = inflight_enter(inflight, rl->client, kind, max, clock_ms(), max_age);
+	if (idx == -1) {
+		if (metrics)
+			metrics_add(&metrics->inflight_refused[kind == INFLIGHT_EXEC ? 0 : 1], 1);
+		fail(r, rl, 429, "rate_limited", kind == INFLIGHT_EXEC ?
+		    "Too many of your commands are running at once: wait for their verdicts." :
+		    "Too many of your requests are waiting for a verdict: wait for them.", NULL, "Retry-After: 1");
+		return false;
+	}
+	p->index = idx;
+	p->kind = kind;
+	return true;
+}
+
+static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl, const char *method, const char *qs)
+{
+	struct query q;
+	struct query_error qe;
+	const struct challenge *ch;
+	const char *slug, *cmd, *ver_s;
+	size_t slen, clen, vlen;
+	char key[256], token[LOCK_TOKEN_MAX], holder[LOCK_TOKEN_MAX];
+	char *cached = NULL;
+	size_t cached_len;
+	long long give_up;
+	enum vc_result lookup;
+	struct place place = { -1, 0 };
+	bool exempt = proxy_list_contains(w->exempt, rl->client);
+	int ver;
+
+	if (strcmp(method, "GET") != 0) {
+		fail(r, rl, 405, "method_not_allowed", "Only GET is allowed here.", NULL, "Allow: GET");
+		return;
+	}
+	if (query_parse(qs, strlen(qs), w->cfg->query_max, r_params, &q, &qe) < 0) {
+		fail_query(r, rl, &qe);
+		goto out;
+	}
+	if (query_require(&q, "slug", &qe) < 0 || query_require(&q, "ver", &qe) < 0 || query_require(&q, "cmd", &qe) < 0) {
+		fail_query(r, rl, &qe);
+		goto out;
+	}
+	slug = query_get(&q, "slug", &slen);
+	ver_s = query_get(&q, "ver", &vlen);
+	cmd = query_get(&q, "cmd", &clen);
+	if (query_check_slug(slug, slen, &qe) < 0 || query_parse_ver(ver_s, vlen, &ver, &qe) < 0) {
+		fail_query(r, rl, &qe);
+		goto out;
+	}
+	if ((ch = find_challenge(w, r, rl, slug, slen)) == NULL)
+		goto out;
+	rl->ver = ver;
+	if (ver != ch->version) {
+		json_object *extra = json_object_new_object();
+
+		if (extra != NULL)
+			json_object_object_add(extra, "ver", json_object_new_int(ch->version));
+		fail(r, rl, 409, "stale_version", "This challenge has changed: reload it and try again.", extra, NULL);
+		goto out;
+	}
+	if (query_check_cmd(cmd, clen, w->cfg->cmd_max, &qe) < 0) {
+		fail_query(r, rl, &qe);
+		goto out;
+	}
+
+	vcache_key(w->cfg, ch->slug, ch->version, cmd, clen, key, sizeof(key));
+	lookup = vcache_get(&w->vc, key, &cached, &cached_len);
+	if (lookup == VC_HIT) {
+		rl->layer = LAYER_REDIS;
+		answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
+		/* One more visitor solved it this way (nginx's own hits never get here). */
+		if (rl->outcome == OUT_CORRECT)
+			solutions_count(w->sol, ch, cmd, clen);
+		goto out;
+	}
+	/*
+	 * Not a cache hit: this request costs a token, whether it runs the command or waits
+	 * for an identical run (a wait holds a worker too). Redis's bucket decides, else this
+	 * node's (Redis down or refusing writes).
+	 */
+	{
+		int retry_after;
+
+		if (!exempt && ratelimit_charge(&w->vc, rl->client, &retry_after) == 0) {
+			char header[48];
+
+			snprintf(header, sizeof(header), "Retry-After: %d", retry_after);
+			if (metrics)
+				metrics_add(&metrics->rate_limited, 1);
+			fail(r, rl, 429, "rate_limited", "Too many new commands from your address: wait a little.",
+			    NULL, header);
+			goto out;
+		}
+	}
+	if (lookup == VC_ERROR) {
+		/* No cache: no lock either. Answer by executing. */
+		if (!admit(w, r, rl, INFLIGHT_EXEC, &place))
+			goto out;
+		execute_and_answer(w, r, rl, ch, cmd, clen, key, false);
+		goto out;
+	}
+
+	/* One execution per distinct command: take the lock or wait for whoever holds it. */
+	snprintf(token, sizeof(token), "%ld-%lld%04d@%s", (long)getpid(), clock_us(), w->thread, w->cfg->node_id);
+	give_up = clock_ms() + w->cfg->hard_deadline_ms + 2000;
+	for (;;) {
+		enum vc_result lk = vcache_lock(&w->vc, key, token, w->cfg->hard_deadline_ms + 1000);
+
+		if (lk == VC_HIT) {
+			/*
+			 * The previous holder stores its verdict before it unlocks, so it may have
+			 * finished between our first look and our lock: look again, or it runs twice.
+			 */
+			if (vcache_get(&w->vc, key, &cached, &cached_len) == VC_HIT) {
+				vcache_unlock(&w->vc, key, token);
+				rl->layer = LAYER_INFLIGHT;
+				answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
+				goto out;
+			}
+		}
+		if (lk == VC_HIT || lk == VC_ERROR) {
+			if (!admit(w, r, rl, INFLIGHT_EXEC, &place)) {
+				if (lk == VC_HIT)
+					vcache_unlock(&w->vc, key, token);
+				goto out;
+			}
+			execute_and_answer(w, r, rl, ch, cmd, clen, key, lk == VC_HIT);
+			if (lk == VC_HIT)
+				vcache_unlock(&w->vc, key, token);
+			goto out;
+		}
+		/* Someone runs it now: poll for the stored verdict while their lock lives. */
+		if (!admit(w, r, rl, INFLIGHT_WAIT, &place))
+			goto out;
+		for (int pause_ms = 10; clock_ms() < give_up; pause_ms = pause_ms < 40 ? pause_ms + 5 : 40) {
+			enum vc_result got;
+
+			/* From 10 ms up to 40: hundreds of waiters must not flood Redis. */
+			sleep_ms(pause_ms);
+			got = vcache_get(&w->vc, key, &cached, &cached_len);
+			if (got == VC_HIT) {
+				rl->layer = LAYER_INFLIGHT;
+				answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
+				goto out;
+			}
+			if (got == VC_ERROR || vcache_locked(&w->vc, key, holder, sizeof(holder)) != VC_HIT)
+				break;	/* the holder gave up (error, crash) or Redis went: try ourselves */
+			if (holder_died(w, holder)) {
+				/* Its lock would block everyone until it expires: drop it (if still that one). */
+				lwarn("req=%s the worker holding this command's lock (%s) died: taking over", rl->id, holder);
+				vcache_unlock(&w->vc, key, holder);
+				break;
+			}
+		}
+		if (clock_ms() >= give_up) {
+			fail(r, rl, 504, "deadline_exceeded", "An identical command is still running; try again.", NULL, NULL);
+			goto out;
+		}
+	}
+out:
+	leave_place(&place);
+	free(cached);
+	query_free(&q);
+}
+
+/* ---- /s ---- */
+
+static const char *const s_params[] = { "slug", NULL };
+
+static void handle_solutions(struct worker *w, FCGX_Request *r, struct request_log *rl, const char *method, const char *qs)
+{
+	struct query q;
+	struct query_error qe;
+	const struct challenge *ch;
+	const char *slug;
+	size_t slen, blen;
+	char *body = NULL;
+
+	if (strcmp(method, "GET") != 0) {
+		fail(r, rl, 405, "method_not_allowed", "Only GET is allowed here.", NULL, "Allow: GET");
+		return;
+	}
+	if (query_parse(qs, strlen(qs), w->cfg->query_max, s_params, &q, &qe) < 0 || query_require(&q, "slug", &qe) < 0) {
+		fail_query(r, rl, &qe);
+		goto out;
+	}
+	slug = query_get(&q, "slug", &slen);
+	if ((ch = find_challenge(w, r, rl, slug, slen)) == NULL)
+		goto out;
+	rl->ver = ch->version;
+	if (solutions_json(w->sol, ch, &body, &blen) < 0) {
+		fail(r, rl, 503, "solutions_unavailable", "Solutions cannot be read right now.", NULL, "Retry-After: 5");
+		goto out;
+	}
+	rl->layer = LAYER_REDIS;
+	rl->status = 200;
+	rl->outcome = OUT_SOLUTIONS;
+	reply_json(r, body, blen, w->cfg->solutions_ttl_s, "redis");
+out:
+	free(body);
+	query_free(&q);
+}
+
+/* ---- /metrics ---- */
+
+static void handle_metrics(struct worker *w, FCGX_Request *r, struct request_log *rl, const char *method)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (strcmp(method, "GET") != 0) {
+		fail(r, rl, 405, "method_not_allowed", "Only GET is allowed here.", NULL, "Allow: GET");
+		return;
+	}
+	if (metrics_render(&sb, w->cfg) < 0) {
+		fail(r, rl, 500, "internal", "Metrics are not available.", NULL, NULL);
+		sb_free(&sb);
+		return;
+	}
+	reply_text(r, "text/plain; version=0.0.4; charset=utf-8", sb.buf ? sb.buf : "", sb.len);
+	rl->status = 200;
+	rl->outcome = OUT_METRICS;
+	sb_free(&sb);
+}
+
+/* ---- the loop ---- */
+
+static void copy_request_id(const char *src, char *dst, size_t len)
+{
+	size_t i = 0;
+
+	/* nginx's $request_id is 32 hex digits; anything else is not logged. */
+	if (src)
+		for (; src[i] && i + 1 < len; i++)
+			if (!((src[i] >= '0' && src[i] <= '9') || (src[i] >= 'a' && src[i] <= 'f'))) {
+				i = 0;
+				break;
+			}
+	if (i == 0)
+		snprintf(dst, len, "-");
+	else
+		dst[i] = '\0', memcpy(dst, src, i);
+}
+
+static void handle(struct worker *w, FCGX_Request *r)
+{
+	const char *method = FCGX_GetParam("REQUEST_METHOD", r->envp);
+	const char *script = FCGX_GetParam("SCRIPT_NAME", r->envp);
+	const char *qs = FCGX_GetParam("QUERY_STRING", r->envp);
+	struct request_log rl;
+
+	memset(&rl, 0, sizeof(rl));
+	rl.start_us = clock_us();
+	rl.engine = -1;
+	rl.slug = "-";
+	copy_request_id(FCGX_GetParam("REQUEST_ID", r->envp), rl.id, sizeof(rl.id));
+	/* nginx's realip module already made REMOTE_ADDR the client's (client_addr.h). */
+	client_key(FCGX_GetParam("REMOTE_ADDR", r->envp), rl.client);
+	if (method == NULL)
+		method = "";
+	if (qs == NULL)
+		qs = "";
+	if (script && strcmp(script, "/r") == 0) {
+		rl.ep = EP_R;
+		cmd_hash_header(r, qs, w->cfg->query_max);
+		handle_run(w, r, &rl, method, qs);
+	} else if (script && strcmp(script, "/s") == 0) {
+		rl.ep = EP_S;
+		handle_solutions(w, r, &rl, method, qs);
+	} else if (script && strcmp(script, "/metrics") == 0) {
+		rl.ep = EP_METRICS;
+		handle_metrics(w, r, &rl, method);
+	} else if (script && strcmp(script, "/healthz") == 0) {
+		rl.ep = EP_OTHER;
+		rl.status = healthz_answer(r, w->cfg, method, &rl.code, &rl.outcome);
+	} else {
+		rl.ep = EP_OTHER;
+		fail(r, &rl, 404, "not_found", "There is nothing here.", NULL, NULL);
+	}
+	metrics_count_request(rl.ep, rl.outcome);
+	/* Only /r answers are verdicts (/s also reads Redis, but is no verdict). */
+	if (rl.ep == EP_R && rl.layer != LAYER_NONE && metrics)
+		metrics_add(&metrics->layer[rl.layer], 1);
+	linfo("req=%s client=%s ep=%s slug=%s ver=%d layer=%s status=%d outcome=%s code=%s engine=%d dur_ms=%.1f",
+	    rl.id, rl.client, rl.ep == EP_R ? "r" : rl.ep == EP_S ? "s" : rl.ep == EP_METRICS ? "metrics" : "other", rl.slug, rl.ver,
+	    layer_name(rl.layer), rl.status, outcome_name(rl.outcome), rl.code ? rl.code : "-", rl.engine,
+	    (clock_us() - rl.start_us) / 1000.0);
+}
+
+/* ---- threads ---- */
+
+static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t accept_owner;
+static int accepting;		/* accept_owner waits in FCGX_Accept_r (atomic) */
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&stop_requested, __ATOMIC_SEQ_CST) != 0;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;		/* only interrupts a blocked accept */
+}
+
+static void *serve(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		int rc;
+
+		pthread_mutex_lock(&accept_mu);
+		if (stopping()) {
+			pthread_mutex_unlock(&accept_mu);
+			break;
+		}
+		accept_owner = pthread_self();
+		__atomic_store_n(&accepting, 1, __ATOMIC_SEQ_CST);
+		rc = FCGX_Accept_r(&w->req);
+		__atomic_store_n(&accepting, 0, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&accept_mu);
+		if (rc < 0) {
+			if (stopping())
+				break;
+			if (errno != EINTR) {
+				lerr("accept failed: %s", strerror(errno));
+				sleep_ms(100);
+			}
+			continue;
+		}
+		handle(w, &w->req);
+		FCGX_Finish_r(&w->req);
+	}
+	FCGX_Finish_r(&w->req);
+	return NULL;
+}
+
+static int worker_setup(struct worker *w, const struct config *cfg, const struct catalogue *cat, int listen_fd,
+    int index, int thread)
+{
+	w->cfg = cfg;
+	w->cat = cat;
+	w->index = index;
+	w->thread = thread;
+	w->curl = curl_easy_init();
+	w->engines = calloc(cfg->n_engines, sizeof(*w->engines));
+	if (w->curl == NULL || w->engines == NULL) {
+		lerr("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_engines; i++)
+		if (engine_init(&w->engines[i], &cfg->engines[i], (int)i) < 0) {
+			lerr("cannot set up engine %s", cfg->engines[i].url);
+			return -1;
+		}
+	vcache_init(&w->vc, cfg);
+	vcache_init_solutions(&w->sol_own, cfg);
+	/* One instance for both: one connection, one outage. */
+	w->sol = strcmp(cfg->solutions_redis, cfg->redis) == 0 ? &w->vc : &w->sol_own;
+	pool_client_init(&w->pool, cfg->pool_socket);
+	if (FCGX_InitRequest(&w->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		lerr("cannot initialise a libfcgi request");
+		return -1;
+	}
+	w->req_ready = true;
+	return 0;
+}
+
+/* Undo worker_setup (also after a partial one: w was zeroed first). */
+static void worker_cleanup(struct worker *w)
+{
+	if (w->req_ready)
+		FCGX_Free(&w->req, 1);
+	vcache_close(&w->vc);
+	vcache_close(&w->sol_own);
+	if (w->pool.path)
+		pool_client_close(&w->pool);
+	if (w->engines)
+		for (size_t i = 0; i < w->cfg->n_engines; i++)
+			engine_free(&w->engines[i]);
+	free(w->engines);
+	if (w->curl)
+		curl_easy_cleanup(w->curl);
+}
+
+/*
+ * A client's share: with C requests in flight per node (workers x threads), one client holding
+ * them all would stall everyone: its executions plus waits leave at least one place free.
+ */
+static void fit_share(const struct config *cfg, int index, int *exec_max, int *wait_max)
+{
+	int cap = cfg->workers * cfg->worker_threads;
+
+	*exec_max = cfg->client_executions_max;
+	*wait_max = cfg->client_waits_max;
+	if (*exec_max > 0 && cap > 1 && *exec_max > cap - 1)
+		*exec_max = cap - 1;
+	if (*wait_max > 0 && cap > 1 && *exec_max + *wait_max > cap - 1)
+		*wait_max = cap - 1 - *exec_max > 0 ? cap - 1 - *exec_max : 1;
+	if (index == 0 && (*exec_max != cfg->client_executions_max || *wait_max != cfg->client_waits_max))
+		linfo("per client in flight: %d executions, %d waits (fitted to %d workers x %d threads)", *exec_max,
+		    *wait_max, cfg->workers, cfg->worker_threads);
+}
+
+int worker_main(const struct config *cfg, const struct catalogue *cat, int listen_fd, int index)
+{
+	int n = cfg->worker_threads, started = 0, status = 0, exec_max, wait_max;
+	struct proxy_list exempt;
+	struct worker *ws;
+	struct sigaction sa;
+	sigset_t block, old;
+	pthread_attr_t attr;
+	char role[32];
+
+	snprintf(role, sizeof(role), "worker%d", index);
+	log_set_role(role);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;	/* no SA_RESTART: a blocked accept returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (FCGX_Init() != 0) {
+		lerr("cannot initialise libfcgi");
+		return 1;
+	}
+	fit_share(cfg, index, &exec_max, &wait_max);
+	{
+		char err[160];
+
+		/* The master checked it; a failure here is only memory. */
+		if (proxy_list_parse(cfg->limits_exempt, &exempt, err, sizeof(err)) < 0) {
+			lerr("limits_exempt: %s", err);
+			return 1;
+		}
+	}
+	ws = calloc((size_t)n, sizeof(*ws));
+	if (ws == NULL) {
+		lerr("out of memory");
+		proxy_list_free(&exempt);
+		return 1;
+	}
+	/* The threads block SIGTERM and SIGINT (they inherit this mask): the main thread gets them. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (int i = 0; i < n; i++) {
+		int rc;
+
+		ws[i].exec_max = exec_max;
+		ws[i].wait_max = wait_max;
+		ws[i].exempt = &exempt;
+		if (worker_setup(&ws[i], cfg, cat, listen_fd, index, i) < 0) {
+			status = 1;
+			break;
+		}
+		rc = pthread_create(&ws[i].tid, &attr, serve, &ws[i]);
+		if (rc != 0) {
+			lerr("cannot start thread %d: %s", i, strerror(rc));
+			status = 1;
+			break;
+		}
+		ws[i].running = true;
+		started++;
+	}
+	pthread_attr_destroy(&attr);
+	if (status != 0) {
+		__atomic_store_n(&stop_requested, 1, __ATOMIC_SEQ_CST);
+	} else {
+		/* Wait for SIGTERM: SIGTERM and SIGINT stay blocked except inside sigsuspend. */
+		sigset_t wait_mask = old;
+
+		sigdelset(&wait_mask, SIGTERM);
+		sigdelset(&wait_mask, SIGINT);
+		while (!stopping())
+			sigsuspend(&wait_mask);
+	}
+	/* Wake the thread waiting in accept until every thread has returned. */
+	for (int left = started; left > 0;) {
+		if (__atomic_load_n(&accepting, __ATOMIC_SEQ_CST))
+			pthread_kill(accept_owner, SIGUSR1);
+		sleep_ms(20);
+		left = 0;
+		for (int i = 0; i < n; i++)
+			if (ws[i].running && pthread_tryjoin_np(ws[i].tid, NULL) == 0)
+				ws[i].running = false;
+			else if (ws[i].running)
+				left++;
+	}
+	for (int i = 0; i < n; i++)
+		if (ws[i].cfg)
+			worker_cleanup(&ws[i]);
+	free(ws);
+	proxy_list_free(&exempt);
+	return status;
+}
