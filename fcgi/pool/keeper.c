@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -274,6 +275,8 @@ int pool_keeper_main(const struct config *c, int listen_fd)
 
 	memset(&k, 0, sizeof(k));
 	log_set_role("pool");
+	/* ps, top and the bench tell the keeper from the workers by this name. */
+	prctl(PR_SET_NAME, "cmdarena-pool");
 	set_signals();
 	if (keeper_init(&k, c, listen_fd) < 0)
 		return 1;

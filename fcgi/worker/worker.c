@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -801,6 +802,7 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 
 	snprintf(role, sizeof(role), "worker%d", index);
 	log_set_role(role);
+	prctl(PR_SET_NAME, "cmdarena-worker");	/* before its threads: they inherit it */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;	/* no SA_RESTART: a blocked accept returns */
 	sigaction(SIGTERM, &sa, NULL);
