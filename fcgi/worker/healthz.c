@@ -11,9 +11,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "engine/attach.h"
+#include <json-c/json.h>
+
 #include "lib/clock.h"
 #include "worker/healthz.h"
+#include "worker/reply.h"
 
 struct health {
 	int engines_up;
@@ -95,40 +97,58 @@ static const char *verdict(const struct config *cfg, const struct health *h, con
 	return NULL;
 }
 
+/* The body: {"status", ["code", "error",] "engines_up", ...}, built as JSON, never spliced. */
+static json_object *health_body(const struct config *cfg, const struct health *h, const char *code,
+    const char *message)
+{
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "status", json_object_new_string(code ? "unavailable" : "ok"));
+	if (code) {
+		json_object_object_add(o, "code", json_object_new_string(code));
+		json_object_object_add(o, "error", json_object_new_string(message));
+	}
+	json_object_object_add(o, "engines_up", json_object_new_int(h->engines_up));
+	json_object_object_add(o, "engines", json_object_new_int64((int64_t)cfg->n_engines));
+	json_object_object_add(o, "idle", json_object_new_int64(h->idle));
+	json_object_object_add(o, "starting", json_object_new_int64(h->creating));
+	json_object_object_add(o, "pool_keeper", json_object_new_boolean(h->keeper));
+	json_object_object_add(o, "redis", json_object_new_string(h->redis ? "up" : "down"));
+	return o;
+}
+
 int healthz_answer(FCGX_Request *r, const struct config *cfg, const char *method, const char **code,
     enum outcome *outcome)
 {
 	struct health h;
-	const char *message = NULL;
-	char head[160], body[512];
+	const char *message = NULL, *text;
+	json_object *body;
+	size_t len = 0;
 	int status;
 
 	*code = NULL;
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		*code = "method_not_allowed";
 		*outcome = OUT_METHOD;
-		FCGX_FPrintF(r->out, "Status: 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n"
-		    "Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n"
-		    "X-Accel-Expires: 0\r\n\r\n"
-		    "{\"error\":\"Only GET and HEAD are allowed here.\",\"code\":\"method_not_allowed\"}\n");
+		reply_error(r, 405, *code, "Only GET and HEAD are allowed here.", NULL, "Allow: GET, HEAD");
 		return 405;
 	}
 	measure(cfg, &h);
 	*code = verdict(cfg, &h, &message);
 	status = *code ? 503 : 200;
 	*outcome = *code ? OUT_UNAVAILABLE : OUT_METRICS;
-	/* Every string below is ours: codes and sentences are constants, the rest numbers. */
-	if (*code)
-		snprintf(head, sizeof(head), "{\"status\":\"unavailable\",\"code\":\"%s\",\"error\":\"%s\",", *code, message);
-	else
-		snprintf(head, sizeof(head), "{\"status\":\"ok\",");
-	snprintf(body, sizeof(body), "%s\"engines_up\":%d,\"engines\":%zu,\"idle\":%lld,\"starting\":%lld,"
-	    "\"pool_keeper\":%s,\"redis\":\"%s\"}\n", head, h.engines_up, cfg->n_engines, h.idle, h.creating,
-	    h.keeper ? "true" : "false", h.redis ? "up" : "down");
+	body = health_body(cfg, &h, *code, message);
+	text = body ? json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len) : NULL;
 	FCGX_FPrintF(r->out, "Status: %d %s\r\n"
 	    "Content-Type: application/json; charset=utf-8\r\n"
 	    "Cache-Control: no-store\r\n"
-	    "X-Accel-Expires: 0\r\n\r\n", status, status == 200 ? "OK" : "Service Unavailable");
-	FCGX_PutS(body, r->out);
+	    "X-Accel-Expires: 0\r\n\r\n", status, status_text(status));
+	if (text) {
+		FCGX_PutStr(text, (int)len, r->out);
+		FCGX_PutS("\n", r->out);
+	}
+	json_object_put(body);
 	return status;
 }
