@@ -173,77 +173,108 @@ static int ensure_api_version(struct worker *w, struct engine *e)
 	return 0;
 }
 
+/* What run_in_sandbox sends to a container and reads back, across its attempts. */
+struct exchange {
+	char nonce[NONCE_LEN + 1];
+	char *req;		/* the runner's request */
+	size_t reqlen;
+	long long deadline;	/* monotonic ms: the hard deadline of the whole run */
+	struct strbuf line;	/* the runner's answer */
+};
+
+/* A container from the pool within left ms. -1: none, *re set. */
+static int take_container(struct worker *w, const struct challenge *ch, long long left, struct pool_grant *g,
+    struct request_log *rl, struct run_error *re)
+{
+	char code[64], msg[256];
+	bool busy;
+
+	if (pool_client_take(&w->pool, ch->no_bin ? 1 : 0, (int)(left < w->cfg->pool_wait_ms ? left : w->cfg->pool_wait_ms),
+	    g, code, sizeof(code), msg, sizeof(msg)) == 0)
+		return 0;
+	busy = strcmp(code, "sandbox_busy") == 0;
+	*re = (struct run_error){ 503, busy ? "sandbox_busy" : strcmp(code, "engine_unavailable") == 0 ?
+	    "engine_unavailable" : "sandbox_unavailable", "", busy ? "Retry-After: 1" : "Retry-After: 5" };
+	snprintf(re->message, sizeof(re->message), "%s", msg);
+	lwarn("req=%s no container: %s: %s", rl->id, code, msg);
+	return -1;
+}
+
+/* An attach that gave no verdict. 1: the container was gone, try another; -1: *re set. */
+static int attach_failed(struct worker *w, const struct pool_grant *g, enum attach_status st, const char *err,
+    struct request_log *rl, struct run_error *re)
+{
+	if (metrics)
+		metrics_add(&metrics->engine[g->engine].errors, 1);
+	lwarn("req=%s container %.12s: attach %s: %s", rl->id, g->id, attach_status_name(st), err);
+	if (st == ATTACH_DEADLINE) {
+		*re = (struct run_error){ 504, "deadline_exceeded", "", NULL };
+		snprintf(re->message, sizeof(re->message), "The sandbox gave no verdict within %d ms.", w->cfg->hard_deadline_ms);
+		return -1;
+	}
+	if (st != ATTACH_UNREACHABLE && st != ATTACH_GONE) {
+		*re = (struct run_error){ 502, "sandbox_error", "The sandbox stopped before giving a verdict.", NULL };
+		return -1;
+	}
+	return 1;
+}
+
+/* One attempt in one pooled container. 0: *v set; 1: the container was gone, try another; -1: *re set. */
+static int run_in_container(struct worker *w, const struct challenge *ch, struct exchange *ex, struct verdict *v,
+    struct request_log *rl, struct run_error *re)
+{
+	size_t verdict_max = w->cfg->output_cap * 6 + 65536;
+	struct pool_grant g;
+	enum attach_status st;
+	long long started;
+	char err[512];
+
+	if (take_container(w, ch, ex->deadline - clock_ms(), &g, rl, re) < 0)
+		return -1;
+	/* The execution histogram starts here: time waiting for a container is not running. */
+	started = clock_us();
+	rl->engine = g.engine;
+	if (g.engine < 0 || (size_t)g.engine >= w->cfg->n_engines || ensure_api_version(w, &w->engines[g.engine]) < 0) {
+		pool_client_release(&w->pool, &g, true);
+		*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
+		return -1;
+	}
+	sb_reset(&ex->line);
+	st = attach_exchange(&w->engines[g.engine], g.id, ex->req, ex->reqlen, ex->deadline, verdict_max, &ex->line,
+	    err, sizeof(err));
+	pool_client_release(&w->pool, &g, st == ATTACH_UNREACHABLE || st == ATTACH_GONE);
+	if (st != ATTACH_OK)
+		return attach_failed(w, &g, st, err, rl, re);
+	if (sandbox_parse_verdict(ex->line.buf ? ex->line.buf : "", ex->line.len, ex->nonce, w->cfg->output_cap, v,
+	    err, sizeof(err)) < 0) {
+		lerr("req=%s container %.12s: %s", rl->id, g.id, err);
+		*re = (struct run_error){ 502, "bad_verdict", "The sandbox answered something that is not a verdict.", NULL };
+		return -1;
+	}
+	metrics_observe_execution(clock_us() - started);
+	return 0;
+}
+
 static int run_in_sandbox(struct worker *w, const struct challenge *ch, const char *cmd, size_t len,
     struct verdict *v, struct request_log *rl, struct run_error *re)
 {
-	char nonce[NONCE_LEN + 1], code[64], msg[256], err[512];
-	long long deadline = clock_ms() + w->cfg->hard_deadline_ms, started;
-	size_t reqlen, verdict_max = w->cfg->output_cap * 6 + 65536;
-	struct strbuf line = STRBUF_INIT;
-	char *req;
-	int rc = -1;
+	struct exchange ex = { .deadline = clock_ms() + w->cfg->hard_deadline_ms, .line = STRBUF_INIT };
+	int rc = 1;
 
-	req = sandbox_runner_request(w->cfg, ch, cmd, len, nonce, &reqlen);
-	if (req == NULL) {
+	ex.req = sandbox_runner_request(w->cfg, ch, cmd, len, ex.nonce, &ex.reqlen);
+	if (ex.req == NULL) {
 		*re = (struct run_error){ 500, "internal", "Out of memory.", NULL };
 		return -1;
 	}
 	/* A pooled container may have died since it was started: one retry with another. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct pool_grant g;
-		enum attach_status st;
-		long long left = deadline - clock_ms();
-
-		if (left <= 0)
-			break;
-		if (pool_client_take(&w->pool, ch->no_bin ? 1 : 0, (int)(left < w->cfg->pool_wait_ms ? left : w->cfg->pool_wait_ms),
-		    &g, code, sizeof(code), msg, sizeof(msg)) < 0) {
-			bool busy = strcmp(code, "sandbox_busy") == 0;
-
-			*re = (struct run_error){ 503, busy ? "sandbox_busy" : strcmp(code, "engine_unavailable") == 0 ?
-			    "engine_unavailable" : "sandbox_unavailable", "", busy ? "Retry-After: 1" : "Retry-After: 5" };
-			snprintf(re->message, sizeof(re->message), "%s", msg);
-			lwarn("req=%s no container: %s: %s", rl->id, code, msg);
-			goto out;
-		}
-		/* The execution histogram starts here: time waiting for a container is not running. */
-		started = clock_us();
-		rl->engine = g.engine;
-		if (g.engine < 0 || (size_t)g.engine >= w->cfg->n_engines || ensure_api_version(w, &w->engines[g.engine]) < 0) {
-			pool_client_release(&w->pool, &g, true);
-			*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
-			goto out;
-		}
-		sb_reset(&line);
-		st = attach_exchange(&w->engines[g.engine], g.id, req, reqlen, deadline, verdict_max, &line, err, sizeof(err));
-		pool_client_release(&w->pool, &g, st == ATTACH_UNREACHABLE || st == ATTACH_GONE);
-		if (st == ATTACH_OK) {
-			if (sandbox_parse_verdict(line.buf ? line.buf : "", line.len, nonce, w->cfg->output_cap, v, err, sizeof(err)) < 0) {
-				lerr("req=%s container %.12s: %s", rl->id, g.id, err);
-				*re = (struct run_error){ 502, "bad_verdict", "The sandbox answered something that is not a verdict.", NULL };
-				goto out;
-			}
-			metrics_observe_execution(clock_us() - started);
-			rc = 0;
-			goto out;
-		}
-		if (metrics)
-			metrics_add(&metrics->engine[g.engine].errors, 1);
-		lwarn("req=%s container %.12s: attach %s: %s", rl->id, g.id, attach_status_name(st), err);
-		if (st == ATTACH_DEADLINE) {
-			*re = (struct run_error){ 504, "deadline_exceeded", "", NULL };
-			snprintf(re->message, sizeof(re->message), "The sandbox gave no verdict within %d ms.", w->cfg->hard_deadline_ms);
-			goto out;
-		}
-		if (st != ATTACH_UNREACHABLE && st != ATTACH_GONE) {
-			*re = (struct run_error){ 502, "sandbox_error", "The sandbox stopped before giving a verdict.", NULL };
-			goto out;
-		}
+	for (int attempt = 0; attempt < 2 && rc == 1 && ex.deadline - clock_ms() > 0; attempt++)
+		rc = run_in_container(w, ch, &ex, v, rl, re);
+	if (rc == 1) {
+		*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
+		rc = -1;
 	}
-	*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
-out:
-	free(req);
-	sb_free(&line);
+	free(ex.req);
+	sb_free(&ex.line);
 	return rc;
 }
 
