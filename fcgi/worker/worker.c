@@ -572,6 +572,10 @@ static void run_once(struct run *run)
 	}
 }
 
+/*
+ * GET /r?slug=&ver=&cmd=: steps 1 to 5, each answering when it ends the request. The Redis side
+ * (keys, lock, waits, buckets) is ../redis/; what to do when Redis is away is decided here.
+ */
 static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl, const char *method, const char *qs)
 {
 	struct run run = { .w = w, .r = r, .rl = rl, .place = { -1, 0 } };
