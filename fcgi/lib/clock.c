@@ -1,6 +1,7 @@
 /*
- * clock.c: CLOCK_MONOTONIC in milliseconds and microseconds (see clock.h).
+ * clock.c: CLOCK_MONOTONIC in milliseconds and microseconds, and a sleep (see clock.h).
  */
+#include <errno.h>
 #include <time.h>
 
 #include "lib/clock.h"
@@ -16,4 +17,12 @@ long long clock_us(void)
 long long clock_ms(void)
 {
 	return clock_us() / 1000;
+}
+
+void clock_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

@@ -11,4 +11,7 @@ long long clock_ms(void);
 /* Microseconds on CLOCK_MONOTONIC. */
 long long clock_us(void);
 
+/* Sleep ms milliseconds, resuming after a signal handler. */
+void clock_sleep_ms(int ms);
+
 #endif

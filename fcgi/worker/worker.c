@@ -32,8 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <fcgiapp.h>
 
@@ -46,15 +44,19 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "pool/client.h"
+#include "redis/conn.h"
+#include "redis/keys.h"
+#include "redis/lock.h"
+#include "redis/ratelimit.h"
+#include "redis/solutions.h"
+#include "redis/verdicts.h"
 #include "worker/cmd_hash.h"
 #include "worker/healthz.h"
 #include "worker/inflight.h"
+#include "worker/local_limit.h"
 #include "worker/metrics.h"
 #include "worker/query.h"
-#include "worker/ratelimit.h"
 #include "worker/reply.h"
-#include "worker/solutions.h"
-#include "worker/verdict_cache.h"
 #include "worker/verdict_size.h"
 #include "worker/worker.h"
 
@@ -79,9 +81,9 @@ struct worker {
 	const struct catalogue *cat;
 	struct engine *engines;
 	CURL *curl;		/* for /_ping */
-	struct verdict_cache vc;
-	struct verdict_cache sol_own;	/* the solutions' instance, when it is another one */
-	struct verdict_cache *sol;	/* &sol_own, or &vc when solutions live in the cache's Redis */
+	struct redis_conn vc;		/* the verdict cache's instance */
+	struct redis_conn sol_own;	/* the solutions' instance, when it is another one */
+	struct redis_conn *sol;		/* &sol_own, or &vc when solutions live in the cache's Redis */
 	struct pool_client pool;
 	int index;		/* the process's */
 	int thread;
@@ -172,77 +174,108 @@ static int ensure_api_version(struct worker *w, struct engine *e)
 	return 0;
 }
 
+/* What run_in_sandbox sends to a container and reads back, across its attempts. */
+struct exchange {
+	char nonce[NONCE_LEN + 1];
+	char *req;		/* the runner's request */
+	size_t reqlen;
+	long long deadline;	/* monotonic ms: the hard deadline of the whole run */
+	struct strbuf line;	/* the runner's answer */
+};
+
+/* A container from the pool within left ms. -1: none, *re set. */
+static int take_container(struct worker *w, const struct challenge *ch, long long left, struct pool_grant *g,
+    struct request_log *rl, struct run_error *re)
+{
+	char code[64], msg[256];
+	bool busy;
+
+	if (pool_client_take(&w->pool, ch->no_bin ? 1 : 0, (int)(left < w->cfg->pool_wait_ms ? left : w->cfg->pool_wait_ms),
+	    g, code, sizeof(code), msg, sizeof(msg)) == 0)
+		return 0;
+	busy = strcmp(code, "sandbox_busy") == 0;
+	*re = (struct run_error){ 503, busy ? "sandbox_busy" : strcmp(code, "engine_unavailable") == 0 ?
+	    "engine_unavailable" : "sandbox_unavailable", "", busy ? "Retry-After: 1" : "Retry-After: 5" };
+	snprintf(re->message, sizeof(re->message), "%s", msg);
+	lwarn("req=%s no container: %s: %s", rl->id, code, msg);
+	return -1;
+}
+
+/* An attach that gave no verdict. 1: the container was gone, try another; -1: *re set. */
+static int attach_failed(struct worker *w, const struct pool_grant *g, enum attach_status st, const char *err,
+    struct request_log *rl, struct run_error *re)
+{
+	if (metrics)
+		metrics_add(&metrics->engine[g->engine].errors, 1);
+	lwarn("req=%s container %.12s: attach %s: %s", rl->id, g->id, attach_status_name(st), err);
+	if (st == ATTACH_DEADLINE) {
+		*re = (struct run_error){ 504, "deadline_exceeded", "", NULL };
+		snprintf(re->message, sizeof(re->message), "The sandbox gave no verdict within %d ms.", w->cfg->hard_deadline_ms);
+		return -1;
+	}
+	if (st != ATTACH_UNREACHABLE && st != ATTACH_GONE) {
+		*re = (struct run_error){ 502, "sandbox_error", "The sandbox stopped before giving a verdict.", NULL };
+		return -1;
+	}
+	return 1;
+}
+
+/* One attempt in one pooled container. 0: *v set; 1: the container was gone, try another; -1: *re set. */
+static int run_in_container(struct worker *w, const struct challenge *ch, struct exchange *ex, struct verdict *v,
+    struct request_log *rl, struct run_error *re)
+{
+	size_t verdict_max = w->cfg->output_cap * 6 + 65536;
+	struct pool_grant g;
+	enum attach_status st;
+	long long started;
+	char err[512];
+
+	if (take_container(w, ch, ex->deadline - clock_ms(), &g, rl, re) < 0)
+		return -1;
+	/* The execution histogram starts here: time waiting for a container is not running. */
+	started = clock_us();
+	rl->engine = g.engine;
+	if (g.engine < 0 || (size_t)g.engine >= w->cfg->n_engines || ensure_api_version(w, &w->engines[g.engine]) < 0) {
+		pool_client_release(&w->pool, &g, true);
+		*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
+		return -1;
+	}
+	sb_reset(&ex->line);
+	st = attach_exchange(&w->engines[g.engine], g.id, ex->req, ex->reqlen, ex->deadline, verdict_max, &ex->line,
+	    err, sizeof(err));
+	pool_client_release(&w->pool, &g, st == ATTACH_UNREACHABLE || st == ATTACH_GONE);
+	if (st != ATTACH_OK)
+		return attach_failed(w, &g, st, err, rl, re);
+	if (sandbox_parse_verdict(ex->line.buf ? ex->line.buf : "", ex->line.len, ex->nonce, w->cfg->output_cap, v,
+	    err, sizeof(err)) < 0) {
+		lerr("req=%s container %.12s: %s", rl->id, g.id, err);
+		*re = (struct run_error){ 502, "bad_verdict", "The sandbox answered something that is not a verdict.", NULL };
+		return -1;
+	}
+	metrics_observe_execution(clock_us() - started);
+	return 0;
+}
+
 static int run_in_sandbox(struct worker *w, const struct challenge *ch, const char *cmd, size_t len,
     struct verdict *v, struct request_log *rl, struct run_error *re)
 {
-	char nonce[NONCE_LEN + 1], code[64], msg[256], err[512];
-	long long deadline = clock_ms() + w->cfg->hard_deadline_ms, started;
-	size_t reqlen, verdict_max = w->cfg->output_cap * 6 + 65536;
-	struct strbuf line = STRBUF_INIT;
-	char *req;
-	int rc = -1;
+	struct exchange ex = { .deadline = clock_ms() + w->cfg->hard_deadline_ms, .line = STRBUF_INIT };
+	int rc = 1;
 
-	req = sandbox_runner_request(w->cfg, ch, cmd, len, nonce, &reqlen);
-	if (req == NULL) {
+	ex.req = sandbox_runner_request(w->cfg, ch, cmd, len, ex.nonce, &ex.reqlen);
+	if (ex.req == NULL) {
 		*re = (struct run_error){ 500, "internal", "Out of memory.", NULL };
 		return -1;
 	}
 	/* A pooled container may have died since it was started: one retry with another. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct pool_grant g;
-		enum attach_status st;
-		long long left = deadline - clock_ms();
-
-		if (left <= 0)
-			break;
-		if (pool_client_take(&w->pool, ch->no_bin ? 1 : 0, (int)(left < w->cfg->pool_wait_ms ? left : w->cfg->pool_wait_ms),
-		    &g, code, sizeof(code), msg, sizeof(msg)) < 0) {
-			bool busy = strcmp(code, "sandbox_busy") == 0;
-
-			*re = (struct run_error){ 503, busy ? "sandbox_busy" : strcmp(code, "engine_unavailable") == 0 ?
-			    "engine_unavailable" : "sandbox_unavailable", "", busy ? "Retry-After: 1" : "Retry-After: 5" };
-			snprintf(re->message, sizeof(re->message), "%s", msg);
-			lwarn("req=%s no container: %s: %s", rl->id, code, msg);
-			goto out;
-		}
-		/* The execution histogram starts here: time waiting for a container is not running. */
-		started = clock_us();
-		rl->engine = g.engine;
-		if (g.engine < 0 || (size_t)g.engine >= w->cfg->n_engines || ensure_api_version(w, &w->engines[g.engine]) < 0) {
-			pool_client_release(&w->pool, &g, true);
-			*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
-			goto out;
-		}
-		sb_reset(&line);
-		st = attach_exchange(&w->engines[g.engine], g.id, req, reqlen, deadline, verdict_max, &line, err, sizeof(err));
-		pool_client_release(&w->pool, &g, st == ATTACH_UNREACHABLE || st == ATTACH_GONE);
-		if (st == ATTACH_OK) {
-			if (sandbox_parse_verdict(line.buf ? line.buf : "", line.len, nonce, w->cfg->output_cap, v, err, sizeof(err)) < 0) {
-				lerr("req=%s container %.12s: %s", rl->id, g.id, err);
-				*re = (struct run_error){ 502, "bad_verdict", "The sandbox answered something that is not a verdict.", NULL };
-				goto out;
-			}
-			metrics_observe_execution(clock_us() - started);
-			rc = 0;
-			goto out;
-		}
-		if (metrics)
-			metrics_add(&metrics->engine[g.engine].errors, 1);
-		lwarn("req=%s container %.12s: attach %s: %s", rl->id, g.id, attach_status_name(st), err);
-		if (st == ATTACH_DEADLINE) {
-			*re = (struct run_error){ 504, "deadline_exceeded", "", NULL };
-			snprintf(re->message, sizeof(re->message), "The sandbox gave no verdict within %d ms.", w->cfg->hard_deadline_ms);
-			goto out;
-		}
-		if (st != ATTACH_UNREACHABLE && st != ATTACH_GONE) {
-			*re = (struct run_error){ 502, "sandbox_error", "The sandbox stopped before giving a verdict.", NULL };
-			goto out;
-		}
+	for (int attempt = 0; attempt < 2 && rc == 1 && ex.deadline - clock_ms() > 0; attempt++)
+		rc = run_in_container(w, ch, &ex, v, rl, re);
+	if (rc == 1) {
+		*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
+		rc = -1;
 	}
-	*re = (struct run_error){ 503, "engine_unavailable", "The Docker engine is not answering.", "Retry-After: 5" };
-out:
-	free(req);
-	sb_free(&line);
+	free(ex.req);
+	sb_free(&ex.line);
 	return rc;
 }
 
@@ -301,67 +334,6 @@ static void answer_verdict(FCGX_Request *r, struct request_log *rl, const char *
 	reply_json(r, body, len, ttl, layer_name(rl->layer));
 }
 
-/* Execute, store and answer. Returns the reply body stored (or NULL on error, already answered). */
-static void execute_and_answer(struct worker *w, FCGX_Request *r, struct request_log *rl, const struct challenge *ch,
-    const char *cmd, size_t len, const char *key, bool store)
-{
-	struct verdict v;
-	struct run_error re;
-	char *body;
-	size_t blen;
-	int ttl;
-
-	if (run_in_sandbox(w, ch, cmd, len, &v, rl, &re) < 0) {
-		fail(r, rl, re.status, re.code, re.message, NULL, re.header);
-		return;
-	}
-	rl->layer = LAYER_EXECUTED;
-	/* At most VERDICT_REPLY_MAX bytes served and stored, whatever the output holds. */
-	body = verdict_reply_bounded(ch->slug, ch->version, &v, VERDICT_REPLY_MAX, &blen);
-	ttl = cache_ttl(w, ch, v.correct);
-	/* A verdict that measured the machine is neither kept nor published (issue 11, rule 5). */
-	if (v.transient) {
-		store = false;
-		if (ttl > w->cfg->transient_ttl_s)
-			ttl = w->cfg->transient_ttl_s;
-	}
-	/* Solutions have their own instance when configured: record there even without the cache. */
-	if (v.correct && !v.transient && (store || w->sol != &w->vc))
-		solutions_record(w->sol, ch, cmd, len);
-	verdict_free(&v);
-	if (body == NULL) {
-		fail(r, rl, 500, "internal", "Out of memory.", NULL, NULL);
-		return;
-	}
-	if (store && ttl > 0)
-		vcache_set(&w->vc, key, body, blen, ttl);
-	answer_verdict(r, rl, body, blen, ttl);
-	free(body);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* The in-flight lock's token: "<pid>-<microseconds><thread, 4 digits>@<node_id>": a waiter knows the holder. */
-#define LOCK_TOKEN_MAX 192
-
-/* A lock held by a worker of this node that no longer exists (it crashed) is stale. */
-static bool holder_died(const struct worker *w, const char *holder)
-{
-	const char *at = strchr(holder, '@');
-	char *end;
-	long pid = strtol(holder, &end, 10);
-
-	if (pid <= 0 || *end != '-' || at == NULL || strcmp(at + 1, w->cfg->node_id) != 0)
-		return false;
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
-}
-
 static void leave_place(struct place *p)
 {
 	if (p->index >= 0)
@@ -400,155 +372,219 @@ static bool admit(struct worker *w, FCGX_Request *r, struct request_log *rl, enu
 	return true;
 }
 
-static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl, const char *method, const char *qs)
-{
+/* One /r request as it goes through handle_run's steps. */
+struct run {
+	struct worker *w;
+	FCGX_Request *r;
+	struct request_log *rl;
 	struct query q;
-	struct query_error qe;
 	const struct challenge *ch;
-	const char *slug, *cmd, *ver_s;
-	size_t slen, clen, vlen;
-	char key[256], token[LOCK_TOKEN_MAX], holder[LOCK_TOKEN_MAX];
-	char *cached = NULL;
-	size_t cached_len;
-	long long give_up;
-	enum vc_result lookup;
-	struct place place = { -1, 0 };
-	bool exempt = proxy_list_contains(w->exempt, rl->client);
-	int ver;
+	const char *cmd;		/* in q */
+	size_t clen;
+	char key[REDIS_KEY_MAX];	/* the verdict's */
+	enum redis_lookup lookup;	/* what the first look in the cache found */
+	struct place place;		/* in the client's share (inflight.h) */
+};
 
-	if (strcmp(method, "GET") != 0) {
-		fail(r, rl, 405, "method_not_allowed", "Only GET is allowed here.", NULL, "Allow: GET");
+/* Cut, store and answer a verdict the sandbox gave (store: we hold the command's lock). */
+static void store_and_answer(struct run *run, struct verdict *v, bool store)
+{
+	struct worker *w = run->w;
+	const struct challenge *ch = run->ch;
+	size_t blen;
+	/* At most VERDICT_REPLY_MAX bytes served and stored, whatever the output holds. */
+	char *body = verdict_reply_bounded(ch->slug, ch->version, v, VERDICT_REPLY_MAX, &blen);
+	int ttl = cache_ttl(w, ch, v->correct);
+
+	/* A verdict that measured the machine is neither kept nor published (issue 11, rule 5). */
+	if (v->transient) {
+		store = false;
+		if (ttl > w->cfg->transient_ttl_s)
+			ttl = w->cfg->transient_ttl_s;
+	}
+	/* Solutions have their own instance when configured: record there even without the cache. */
+	if (v->correct && !v->transient && (store || w->sol != &w->vc))
+		solutions_record(w->sol, ch, run->cmd, run->clen);
+	if (body == NULL) {
+		fail(run->r, run->rl, 500, "internal", "Out of memory.", NULL, NULL);
 		return;
 	}
-	if (query_parse(qs, strlen(qs), w->cfg->query_max, r_params, &q, &qe) < 0) {
-		fail_query(r, rl, &qe);
-		goto out;
+	if (store && ttl > 0)
+		redis_verdict_set(&w->vc, run->key, body, blen, ttl);
+	answer_verdict(run->r, run->rl, body, blen, ttl);
+	free(body);
+}
+
+/* Hold an execution's place, run the command in a sandbox, store and answer. */
+static void execute(struct run *run, bool store)
+{
+	struct verdict v;
+	struct run_error re;
+
+	if (!admit(run->w, run->r, run->rl, INFLIGHT_EXEC, &run->place))
+		return;
+	if (run_in_sandbox(run->w, run->ch, run->cmd, run->clen, &v, run->rl, &re) < 0) {
+		fail(run->r, run->rl, re.status, re.code, re.message, NULL, re.header);
+		return;
 	}
-	if (query_require(&q, "slug", &qe) < 0 || query_require(&q, "ver", &qe) < 0 || query_require(&q, "cmd", &qe) < 0) {
-		fail_query(r, rl, &qe);
-		goto out;
+	run->rl->layer = LAYER_EXECUTED;
+	store_and_answer(run, &v, store);
+	verdict_free(&v);
+}
+
+/* Step 1: a GET whose query names slug, ver and cmd, nothing else. false: answered. */
+static bool run_parse(struct run *run, const char *method, const char *qs)
+{
+	struct query_error qe;
+
+	if (strcmp(method, "GET") != 0) {
+		fail(run->r, run->rl, 405, "method_not_allowed", "Only GET is allowed here.", NULL, "Allow: GET");
+		return false;
 	}
-	slug = query_get(&q, "slug", &slen);
-	ver_s = query_get(&q, "ver", &vlen);
-	cmd = query_get(&q, "cmd", &clen);
+	if (query_parse(qs, strlen(qs), run->w->cfg->query_max, r_params, &run->q, &qe) < 0 ||
+	    query_require(&run->q, "slug", &qe) < 0 || query_require(&run->q, "ver", &qe) < 0 ||
+	    query_require(&run->q, "cmd", &qe) < 0) {
+		fail_query(run->r, run->rl, &qe);
+		return false;
+	}
+	return true;
+}
+
+/* Step 2: a challenge we have, at its current version, and a command we accept. false: answered. */
+static bool run_check(struct run *run)
+{
+	struct query_error qe;
+	size_t slen, vlen;
+	const char *slug = query_get(&run->q, "slug", &slen), *ver_s = query_get(&run->q, "ver", &vlen);
+	int ver;
+
+	run->cmd = query_get(&run->q, "cmd", &run->clen);
 	if (query_check_slug(slug, slen, &qe) < 0 || query_parse_ver(ver_s, vlen, &ver, &qe) < 0) {
-		fail_query(r, rl, &qe);
-		goto out;
+		fail_query(run->r, run->rl, &qe);
+		return false;
 	}
-	if ((ch = find_challenge(w, r, rl, slug, slen)) == NULL)
-		goto out;
-	rl->ver = ver;
-	if (ver != ch->version) {
+	if ((run->ch = find_challenge(run->w, run->r, run->rl, slug, slen)) == NULL)
+		return false;
+	run->rl->ver = ver;
+	if (ver != run->ch->version) {
 		json_object *extra = json_object_new_object();
 
 		if (extra != NULL)
-			json_object_object_add(extra, "ver", json_object_new_int(ch->version));
-		fail(r, rl, 409, "stale_version", "This challenge has changed: reload it and try again.", extra, NULL);
-		goto out;
+			json_object_object_add(extra, "ver", json_object_new_int(run->ch->version));
+		fail(run->r, run->rl, 409, "stale_version", "This challenge has changed: reload it and try again.", extra, NULL);
+		return false;
 	}
-	if (query_check_cmd(cmd, clen, w->cfg->cmd_max, &qe) < 0) {
-		fail_query(r, rl, &qe);
-		goto out;
+	if (query_check_cmd(run->cmd, run->clen, run->w->cfg->cmd_max, &qe) < 0) {
+		fail_query(run->r, run->rl, &qe);
+		return false;
 	}
+	return true;
+}
 
-	vcache_key(w->cfg, ch->slug, ch->version, cmd, clen, key, sizeof(key));
-	lookup = vcache_get(&w->vc, key, &cached, &cached_len);
-	if (lookup == VC_HIT) {
-		rl->layer = LAYER_REDIS;
-		answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
-		/* One more visitor solved it this way (nginx's own hits never get here). */
-		if (rl->outcome == OUT_CORRECT)
-			solutions_count(w->sol, ch, cmd, clen);
-		goto out;
-	}
-	/*
-	 * Not a cache hit: this request costs a token, whether it runs the command or waits
-	 * for an identical run (a wait holds a worker too). Redis's bucket decides, else this
-	 * node's (Redis down or refusing writes).
-	 */
-	{
-		int retry_after;
+/* Step 3: the verdict Redis keeps, if any. true: answered. */
+static bool run_from_cache(struct run *run)
+{
+	struct worker *w = run->w;
+	char *cached = NULL;
+	size_t len;
 
-		if (!exempt && ratelimit_charge(&w->vc, rl->client, &retry_after) == 0) {
-			char header[48];
-
-			snprintf(header, sizeof(header), "Retry-After: %d", retry_after);
-			if (metrics)
-				metrics_add(&metrics->rate_limited, 1);
-			fail(r, rl, 429, "rate_limited", "Too many new commands from your address: wait a little.",
-			    NULL, header);
-			goto out;
-		}
-	}
-	if (lookup == VC_ERROR) {
-		/* No cache: no lock either. Answer by executing. */
-		if (!admit(w, r, rl, INFLIGHT_EXEC, &place))
-			goto out;
-		execute_and_answer(w, r, rl, ch, cmd, clen, key, false);
-		goto out;
-	}
-
-	/* One execution per distinct command: take the lock or wait for whoever holds it. */
-	snprintf(token, sizeof(token), "%ld-%lld%04d@%s", (long)getpid(), clock_us(), w->thread, w->cfg->node_id);
-	give_up = clock_ms() + w->cfg->hard_deadline_ms + 2000;
-	for (;;) {
-		enum vc_result lk = vcache_lock(&w->vc, key, token, w->cfg->hard_deadline_ms + 1000);
-
-		if (lk == VC_HIT) {
-			/*
-			 * The previous holder stores its verdict before it unlocks, so it may have
-			 * finished between our first look and our lock: look again, or it runs twice.
-			 */
-			if (vcache_get(&w->vc, key, &cached, &cached_len) == VC_HIT) {
-				vcache_unlock(&w->vc, key, token);
-				rl->layer = LAYER_INFLIGHT;
-				answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
-				goto out;
-			}
-		}
-		if (lk == VC_HIT || lk == VC_ERROR) {
-			if (!admit(w, r, rl, INFLIGHT_EXEC, &place)) {
-				if (lk == VC_HIT)
-					vcache_unlock(&w->vc, key, token);
-				goto out;
-			}
-			execute_and_answer(w, r, rl, ch, cmd, clen, key, lk == VC_HIT);
-			if (lk == VC_HIT)
-				vcache_unlock(&w->vc, key, token);
-			goto out;
-		}
-		/* Someone runs it now: poll for the stored verdict while their lock lives. */
-		if (!admit(w, r, rl, INFLIGHT_WAIT, &place))
-			goto out;
-		for (int pause_ms = 10; clock_ms() < give_up; pause_ms = pause_ms < 40 ? pause_ms + 5 : 40) {
-			enum vc_result got;
-
-			/* From 10 ms up to 40: hundreds of waiters must not flood Redis. */
-			sleep_ms(pause_ms);
-			got = vcache_get(&w->vc, key, &cached, &cached_len);
-			if (got == VC_HIT) {
-				rl->layer = LAYER_INFLIGHT;
-				answer_verdict(r, rl, cached, cached_len, w->cfg->verdict_ttl_s);
-				goto out;
-			}
-			if (got == VC_ERROR || vcache_locked(&w->vc, key, holder, sizeof(holder)) != VC_HIT)
-				break;	/* the holder gave up (error, crash) or Redis went: try ourselves */
-			if (holder_died(w, holder)) {
-				/* Its lock would block everyone until it expires: drop it (if still that one). */
-				lwarn("req=%s the worker holding this command's lock (%s) died: taking over", rl->id, holder);
-				vcache_unlock(&w->vc, key, holder);
-				break;
-			}
-		}
-		if (clock_ms() >= give_up) {
-			fail(r, rl, 504, "deadline_exceeded", "An identical command is still running; try again.", NULL, NULL);
-			goto out;
-		}
-	}
-out:
-	leave_place(&place);
+	if (redis_key_verdict(run->key, w->cfg->cache_salt, run->ch->slug, run->ch->version, run->cmd, run->clen) < 0)
+		run->lookup = LOOKUP_ERROR;
+	else
+		run->lookup = redis_verdict_get(&w->vc, run->key, &cached, &len);
+	if (run->lookup != LOOKUP_HIT)
+		return false;
+	run->rl->layer = LAYER_REDIS;
+	answer_verdict(run->r, run->rl, cached, len, w->cfg->verdict_ttl_s);
+	/* One more visitor solved it this way (nginx's own hits never get here). */
+	if (run->rl->outcome == OUT_CORRECT)
+		solutions_count(w->sol, run->ch, run->cmd, run->clen);
 	free(cached);
-	query_free(&q);
+	return true;
+}
+
+/*
+ * Step 4: not a cache hit: this request costs a token, whether it runs the command or waits
+ * for an identical run (a wait holds a worker too). Redis's bucket decides, else this node's
+ * (Redis down or refusing writes). false: over the limit, the 429 answered.
+ */
+static bool run_charge(struct run *run)
+{
+	const struct config *c = run->w->cfg;
+	int retry_after, rc;
+	char header[48];
+
+	if (c->rate_limit_count <= 0 || proxy_list_contains(run->w->exempt, run->rl->client))
+		return true;
+	rc = redis_bucket_take(&run->w->vc, run->rl->client, &retry_after);
+	if (rc < 0) {
+		if (metrics)
+			metrics_add(&metrics->rate_limit_local, 1);
+		rc = local_limit_take(local_limits, run->rl->client, (double)c->rate_limit_count / c->rate_limit_window_s,
+		    c->rate_limit_burst, clock_ms(), &retry_after);
+	}
+	if (rc != 0)
+		return true;
+	snprintf(header, sizeof(header), "Retry-After: %d", retry_after);
+	if (metrics)
+		metrics_add(&metrics->rate_limited, 1);
+	fail(run->r, run->rl, 429, "rate_limited", "Too many new commands from your address: wait a little.", NULL, header);
+	return false;
+}
+
+/* Before a wait for an identical run: hold a waiting place in the client's share. */
+static bool may_wait(void *arg)
+{
+	struct run *run = arg;
+
+	return admit(run->w, run->r, run->rl, INFLIGHT_WAIT, &run->place);
+}
+
+/* Step 5: one execution per distinct command: take the lock and run it, or wait for whoever holds it. */
+static void run_once(struct run *run)
+{
+	struct redis_lock lk;
+	char *verdict = NULL;
+	size_t len;
+
+	/* No cache: no lock either. Answer by executing. */
+	if (run->lookup == LOOKUP_ERROR || redis_lock_prepare(&lk, run->w->cfg, run->key, run->w->thread, run->rl->id) < 0) {
+		execute(run, false);
+		return;
+	}
+	switch (redis_lock_acquire(&run->w->vc, &lk, may_wait, run, &verdict, &len)) {
+	case LOCK_HELD:
+		execute(run, true);
+		redis_lock_release(&run->w->vc, &lk);
+		break;
+	case LOCK_UNAVAILABLE:
+		execute(run, false);
+		break;
+	case LOCK_VERDICT:
+		run->rl->layer = LAYER_INFLIGHT;
+		answer_verdict(run->r, run->rl, verdict, len, run->w->cfg->verdict_ttl_s);
+		free(verdict);
+		break;
+	case LOCK_GAVE_UP:
+		fail(run->r, run->rl, 504, "deadline_exceeded", "An identical command is still running; try again.", NULL, NULL);
+		break;
+	case LOCK_REFUSED:
+		break;
+	}
+}
+
+/*
+ * GET /r?slug=&ver=&cmd=: steps 1 to 5, each answering when it ends the request. The Redis side
+ * (keys, lock, waits, buckets) is ../redis/; what to do when Redis is away is decided here.
+ */
+static void handle_run(struct worker *w, FCGX_Request *r, struct request_log *rl, const char *method, const char *qs)
+{
+	struct run run = { .w = w, .r = r, .rl = rl, .place = { -1, 0 } };
+
+	if (run_parse(&run, method, qs) && run_check(&run) && !run_from_cache(&run) && run_charge(&run))
+		run_once(&run);
+	leave_place(&run.place);
+	query_free(&run.q);
 }
 
 /* ---- /s ---- */
@@ -712,7 +748,7 @@ static void *serve(void *arg)
 				break;
 			if (errno != EINTR) {
 				lerr("accept failed: %s", strerror(errno));
-				sleep_ms(100);
+				clock_sleep_ms(100);
 			}
 			continue;
 		}
@@ -741,8 +777,8 @@ static int worker_setup(struct worker *w, const struct config *cfg, const struct
 			lerr("cannot set up engine %s", cfg->engines[i].url);
 			return -1;
 		}
-	vcache_init(&w->vc, cfg);
-	vcache_init_solutions(&w->sol_own, cfg);
+	redis_conn_init_cache(&w->vc, cfg);
+	redis_conn_init_solutions(&w->sol_own, cfg);
 	/* One instance for both: one connection, one outage. */
 	w->sol = strcmp(cfg->solutions_redis, cfg->redis) == 0 ? &w->vc : &w->sol_own;
 	pool_client_init(&w->pool, cfg->pool_socket);
@@ -759,8 +795,8 @@ static void worker_cleanup(struct worker *w)
 {
 	if (w->req_ready)
 		FCGX_Free(&w->req, 1);
-	vcache_close(&w->vc);
-	vcache_close(&w->sol_own);
+	redis_conn_close(&w->vc);
+	redis_conn_close(&w->sol_own);
 	if (w->pool.path)
 		pool_client_close(&w->pool);
 	if (w->engines)
@@ -875,7 +911,7 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 	for (int left = started; left > 0;) {
 		if (__atomic_load_n(&accepting, __ATOMIC_SEQ_CST))
 			pthread_kill(accept_owner, SIGUSR1);
-		sleep_ms(20);
+		clock_sleep_ms(20);
 		left = 0;
 		for (int i = 0; i < n; i++)
 			if (ws[i].running && pthread_tryjoin_np(ws[i].tid, NULL) == 0)

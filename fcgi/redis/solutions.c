@@ -1,10 +1,11 @@
 /*
  * solutions.c: record and list correct commands (see solutions.h).
  *
- * Two sorted sets per challenge version, both bounded by solutions_max:
- *   cmdarena:sol:<salt>:<slug>:<ver>   command -> its length in bytes (shortest first, distinct)
- *   cmdarena:solc:<salt>:<slug>:<ver>  command -> how many correct verdicts it earned (most used)
+ * Two sorted sets per challenge version (keys.h), both bounded by solutions_max:
+ *   redis_key_solutions      command -> its length in bytes (shortest first, distinct)
+ *   redis_key_solution_uses  command -> how many correct verdicts it earned (most used)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,71 +13,64 @@
 #include <json-c/json.h>
 
 #include "lib/utf8.h"
-#include "worker/solutions.h"
+#include "redis/keys.h"
+#include "redis/solutions.h"
 
 #define SOLUTIONS_SHOWN 20
 
-static void solutions_key(const struct config *c, const struct challenge *ch, const char *kind, char *key,
-    size_t len)
+/* The set by length (uses false) or by uses of ch's current version. Returns 0, -1 when too long. */
+static int set_key(const struct redis_conn *c, const struct challenge *ch, bool uses, char key[REDIS_KEY_MAX])
 {
-	snprintf(key, len, "cmdarena:%s:%s:%s:%d", kind, c->cache_salt, ch->slug, ch->version);
+	return uses ? redis_key_solution_uses(key, c->cfg->cache_salt, ch->slug, ch->version) :
+	    redis_key_solutions(key, c->cfg->cache_salt, ch->slug, ch->version);
 }
 
-/* Run one command and drop its reply. Returns 0, -1 when Redis is unusable. */
-static int command(struct verdict_cache *vc, int argc, const char **argv, const size_t *argvlen)
+int solutions_count(struct redis_conn *c, const struct challenge *ch, const char *cmd, size_t len)
 {
-	redisReply *r = vcache_command(vc, argc, argv, argvlen);
+	char key[REDIS_KEY_MAX], last[24];
 
-	if (r == NULL)
+	if (set_key(c, ch, true, key) < 0)
 		return -1;
-	freeReplyObject(r);
-	return 0;
-}
-
-int solutions_count(struct verdict_cache *vc, const struct challenge *ch, const char *cmd, size_t len)
-{
-	char key[256], last[24];
-
-	solutions_key(vc->cfg, ch, "solc", key, sizeof(key));
 	{
 		const char *argv[] = { "ZINCRBY", key, "1", cmd };
 		size_t argvlen[] = { 7, strlen(key), 1, len };
 
-		if (command(vc, 4, argv, argvlen) < 0)
+		if (redis_conn_do(c, 4, argv, argvlen) < 0)
 			return -1;
 	}
 	{
 		/* Bounded: beyond solutions_max, the least used go (ties: the last in byte order stays). */
 		const char *argv[] = { "ZREMRANGEBYRANK", key, "0", last };
 
-		snprintf(last, sizeof(last), "%d", -vc->cfg->solutions_max - 1);
-		command(vc, 4, argv, NULL);
+		snprintf(last, sizeof(last), "%d", -c->cfg->solutions_max - 1);
+		redis_conn_do(c, 4, argv, NULL);
 	}
 	return 0;
 }
 
-int solutions_record(struct verdict_cache *vc, const struct challenge *ch, const char *cmd, size_t len)
+int solutions_record(struct redis_conn *c, const struct challenge *ch, const char *cmd, size_t len)
 {
-	char key[256], score[24], keep[24];
+	char key[REDIS_KEY_MAX], score[24], keep[24];
 
-	solutions_key(vc->cfg, ch, "sol", key, sizeof(key));
+	if (set_key(c, ch, false, key) < 0)
+		return -1;
 	snprintf(score, sizeof(score), "%zu", len);
 	{
 		/* NX: a command already there keeps its place. Equal lengths sort bytewise. */
 		const char *argv[] = { "ZADD", key, "NX", score, cmd };
 		size_t argvlen[] = { 4, strlen(key), 2, strlen(score), len };
 
-		if (command(vc, 5, argv, argvlen) < 0)
+		if (redis_conn_do(c, 5, argv, argvlen) < 0)
 			return -1;
 	}
 	{
 		/* Keep the set bounded: drop the longest beyond solutions_max. */
 		const char *argv[] = { "ZREMRANGEBYRANK", key, keep, "-1" };
 
-		snprintf(keep, sizeof(keep), "%d", vc->cfg->solutions_max);
-		command(vc, 4, argv, NULL);
+		snprintf(keep, sizeof(keep), "%d", c->cfg->solutions_max);
+		redis_conn_do(c, 4, argv, NULL);
 	}
-	return solutions_count(vc, ch, cmd, len);
+	return solutions_count(c, ch, cmd, len);
 }
 
 /* A stored command as a JSON string: stored as sent, so invalid UTF-8 shows as U+FFFD. */
@@ -107,7 +101,7 @@ static long long reply_count(const redisReply *e)
 }
 
 /* How many uses each of the shortest commands has: ZMSCORE on the counts. NULL on any failure. */
-static redisReply *uses_of(struct verdict_cache *vc, const char *ckey, const redisReply *shortest)
+static redisReply *uses_of(struct redis_conn *c, const char *ckey, const redisReply *shortest)
 {
 	size_t n = shortest->elements, argc = 0;
 	const char **argv = calloc(n + 2, sizeof(*argv));
@@ -123,7 +117,7 @@ static redisReply *uses_of(struct verdict_cache *vc, const char *ckey, const red
 			goto out;
 		argv[argc] = shortest->element[i]->str, argvlen[argc++] = shortest->element[i]->len;
 	}
-	r = vcache_command(vc, (int)argc, argv, argvlen);
+	r = redis_conn_command(c, (int)argc, argv, argvlen);
 	if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != n)) {
 		freeReplyObject(r);
 		r = NULL;
@@ -135,10 +129,10 @@ out:
 }
 
 /* "solutions" (strings, as before) and "shortest" ([{cmd, length, uses}]) from the length set. */
-static void add_shortest(struct verdict_cache *vc, json_object *o, const redisReply *r, const char *ckey)
+static void add_shortest(struct redis_conn *c, json_object *o, const redisReply *r, const char *ckey)
 {
 	json_object *list = json_object_new_array(), *rich = json_object_new_array();
-	redisReply *uses = r->type == REDIS_REPLY_ARRAY && r->elements ? uses_of(vc, ckey, r) : NULL;
+	redisReply *uses = r->type == REDIS_REPLY_ARRAY && r->elements ? uses_of(c, ckey, r) : NULL;
 
 	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		json_object *s = command_string(r->element[i]), *e;
@@ -177,22 +171,22 @@ static void add_most_used(json_object *o, const redisReply *r)
 	json_object_object_add(o, "most_used", list);
 }
 
-int solutions_json(struct verdict_cache *vc, const struct challenge *ch, char **body, size_t *len)
+int solutions_json(struct redis_conn *c, const struct challenge *ch, char **body, size_t *len)
 {
-	char key[256], ckey[256], last[16];
+	char key[REDIS_KEY_MAX], ckey[REDIS_KEY_MAX], last[16];
 	const char *by_len[] = { "ZRANGE", key, "0", last };
 	const char *by_use[] = { "ZREVRANGE", ckey, "0", last, "WITHSCORES" };
 	redisReply *shortest, *used;
 	json_object *o;
 	const char *s;
 
-	solutions_key(vc->cfg, ch, "sol", key, sizeof(key));
-	solutions_key(vc->cfg, ch, "solc", ckey, sizeof(ckey));
+	if (set_key(c, ch, false, key) < 0 || set_key(c, ch, true, ckey) < 0)
+		return -1;
 	snprintf(last, sizeof(last), "%d", SOLUTIONS_SHOWN - 1);
-	shortest = vcache_command(vc, 4, by_len, NULL);
+	shortest = redis_conn_command(c, 4, by_len, NULL);
 	if (shortest == NULL)
 		return -1;
-	used = vcache_command(vc, 5, by_use, NULL);
+	used = redis_conn_command(c, 5, by_use, NULL);
 	if (used == NULL) {
 		freeReplyObject(shortest);
 		return -1;
@@ -200,7 +194,7 @@ int solutions_json(struct verdict_cache *vc, const struct challenge *ch, char **
 	o = json_object_new_object();
 	json_object_object_add(o, "slug", json_object_new_string(ch->slug));
 	json_object_object_add(o, "ver", json_object_new_int(ch->version));
-	add_shortest(vc, o, shortest, ckey);
+	add_shortest(c, o, shortest, ckey);
 	add_most_used(o, used);
 	freeReplyObject(shortest);
 	freeReplyObject(used);
