@@ -282,6 +282,41 @@ static bool pool_settings_same(const struct config *a, const struct config *b)
 	return same;
 }
 
+/* The sockets stay where they are: the new config takes the running one's paths. */
+static int keep_socket_paths(const struct config *running, struct config *cfg)
+{
+	if (strcmp(cfg->socket, running->socket) != 0 || strcmp(cfg->pool_socket, running->pool_socket) != 0)
+		lwarn("socket paths do not change on reload: restart to move them");
+	free(cfg->socket);
+	cfg->socket = strdup(running->socket);
+	free(cfg->pool_socket);
+	cfg->pool_socket = strdup(running->pool_socket);
+	if (cfg->socket == NULL || cfg->pool_socket == NULL) {
+		lerr("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Retire the current generation (the first old_count children), then start the new one; the
+ * old finish what they hold. The pool keeper is replaced only when a setting it uses changed:
+ * a new one starts with no warm container, so requests wait for cold starts for a moment.
+ */
+static void roll_children(struct master *m, size_t old_count, bool keep_pool)
+{
+	for (size_t i = 0; i < old_count; i++)
+		if (children[i].pid > 0 && !(keep_pool && children[i].kind == CHILD_POOL))
+			children[i].retiring = true;
+	if (!keep_pool)
+		spawn(m, CHILD_POOL, 0);
+	for (int i = 0; i < m->cfg.workers; i++)
+		spawn(m, CHILD_WORKER, i);
+	for (size_t i = 0; i < old_count; i++)
+		if (children[i].pid > 0 && children[i].retiring)
+			kill(children[i].pid, SIGTERM);
+}
+
 static void reload(struct master *m)
 {
 	struct config cfg;
@@ -294,33 +329,18 @@ static void reload(struct master *m)
 		lerr("reload failed: keeping the running config and challenges");
 		return;
 	}
-	if (strcmp(cfg.socket, m->cfg.socket) != 0 || strcmp(cfg.pool_socket, m->cfg.pool_socket) != 0)
-		lwarn("socket paths do not change on reload: restart to move them");
-	free(cfg.socket);
-	cfg.socket = strdup(m->cfg.socket);
-	free(cfg.pool_socket);
-	cfg.pool_socket = strdup(m->cfg.pool_socket);
+	if (keep_socket_paths(&m->cfg, &cfg) < 0) {
+		lerr("reload failed: keeping the running config and challenges");
+		config_free(&cfg);
+		catalogue_free(&cat);
+		return;
+	}
 	keep_pool = pool_settings_same(&m->cfg, &cfg);
 	config_free(&m->cfg);
 	catalogue_free(&m->cat);
 	m->cfg = cfg;
 	m->cat = cat;
-
-	/*
-	 * Retire the current generation, then start the new one; the old finish what they hold.
-	 * The pool keeper is replaced only when a setting it uses changed: a new one starts with
-	 * no warm container, so requests wait for cold starts for a moment.
-	 */
-	for (size_t i = 0; i < old_count; i++)
-		if (children[i].pid > 0 && !(keep_pool && children[i].kind == CHILD_POOL))
-			children[i].retiring = true;
-	if (!keep_pool)
-		spawn(m, CHILD_POOL, 0);
-	for (int i = 0; i < m->cfg.workers; i++)
-		spawn(m, CHILD_WORKER, i);
-	for (size_t i = 0; i < old_count; i++)
-		if (children[i].pid > 0 && children[i].retiring)
-			kill(children[i].pid, SIGTERM);
+	roll_children(m, old_count, keep_pool);
 	if (metrics)
 		metrics_add(&metrics->reloads, 1);
 	linfo("reloaded: %zu challenges, %d workers, %s pool keeper", m->cat.n, m->cfg.workers,
@@ -359,7 +379,11 @@ static int write_pid_file(const char *path)
 		return -1;
 	}
 	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f);
+	if (ferror(f) | fclose(f)) {
+		lerr("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static void usage(FILE *f)
