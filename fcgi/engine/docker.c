@@ -9,7 +9,6 @@
 #include <json-c/json.h>
 
 #include "engine/docker.h"
-#include "lib/log.h"
 
 #define DOCKER_BODY_MAX (8 * 1024 * 1024)
 
