@@ -244,87 +244,118 @@ static int wait_for(struct exec_ctx *ctx, pid_t pid)
 	return st;
 }
 
+/* One run being watched: its process, the read end of its output pipe (-1: none or closed), its times. */
+struct watch {
+	pid_t pid;
+	int fd;
+	int64_t deadline;
+	bool done;		/* bash exited: output is drained until drain_until */
+	int64_t drain_until;
+	int status;
+};
+
+/* The output buffer and a non-blocking pipe for it (none when the spec keeps no output). */
+static int open_output(const struct exec_spec *spec, struct exec_result *res, int pfd[2], char *err, size_t errlen)
+{
+	if (spec->output_cap == 0)
+		return 0;
+	res->output = malloc(spec->output_cap + 1);
+	if (res->output == NULL) {
+		snprintf(err, errlen, "out of memory for %zu bytes of output", spec->output_cap);
+		return -1;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe2: %s", strerror(errno));
+		exec_result_free(res);
+		return -1;
+	}
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/*
+ * One turn of the loop: wait for output or SIGCHLD until the next time limit, and act on it.
+ * Returns false when the watch is over (exited and drained, timed out, truncated, or poll failed).
+ */
+static bool watch_turn(struct exec_ctx *ctx, const struct exec_spec *spec, struct exec_result *res,
+    struct watch *w, char *err, size_t errlen)
+{
+	struct pollfd fds[2] = {
+		{ .fd = ctx->sigfd, .events = POLLIN },
+		{ .fd = w->fd, .events = POLLIN },
+	};
+	int64_t now = clock_us();
+
+	if (!w->done && now >= w->deadline) {
+		res->timed_out = true;
+		return false;
+	}
+	if (w->done && (w->fd < 0 || now >= w->drain_until))
+		return false;
+	if (poll(fds, w->fd >= 0 ? 2 : 1, poll_ms(w->done ? w->drain_until : w->deadline, now)) < 0 && errno != EINTR) {
+		snprintf(err, errlen, "poll: %s", strerror(errno));
+		res->timed_out = true;	/* kill it below, report what we have */
+		return false;
+	}
+	if (w->fd >= 0 && fds[1].revents != 0) {
+		if (read_output(w->fd, res, spec->output_cap)) {
+			close(w->fd);
+			w->fd = -1;
+		}
+		if (res->truncated)
+			return false;
+	}
+	/* Always empty the signalfd: a ready one left unread would spin the loop. */
+	if (fds[0].revents != 0 && reap(ctx, w->done ? 0 : w->pid, &w->status) && !w->done) {
+		w->done = true;
+		w->drain_until = clock_us() + DRAIN_MS * 1000;
+	}
+	return true;
+}
+
+/* After the watch: kill what must not outlive it, collect bash's status, close the pipe. */
+static void end_run(struct exec_ctx *ctx, const struct exec_spec *spec, struct exec_result *res, struct watch *w)
+{
+	if (!w->done) {
+		exec_kill_group(w->pid);
+		w->status = wait_for(ctx, w->pid);
+	}
+	if (spec->kill_group_after || res->truncated || res->timed_out)
+		exec_kill_group(w->pid);
+	if (w->fd >= 0)
+		close(w->fd);
+	res->exit_code = res->timed_out ? EXIT_TIMEOUT : status_code(w->status);
+	if (res->output != NULL)
+		res->output[res->output_len] = '\0';
+}
+
 int exec_run(struct exec_ctx *ctx, const struct exec_spec *spec, struct exec_result *res,
     char *err, size_t errlen)
 {
-	int pfd[2] = { -1, -1 }, status = 0;
-	bool done = false;
-	int64_t start, deadline, drain_until = 0;
-	pid_t pid;
+	int pfd[2] = { -1, -1 };
+	struct watch w = { 0 };
+	int64_t start;
 
 	memset(res, 0, sizeof(*res));
-	if (spec->output_cap > 0) {
-		res->output = malloc(spec->output_cap + 1);
-		if (res->output == NULL) {
-			snprintf(err, errlen, "out of memory for %zu bytes of output", spec->output_cap);
-			return -1;
-		}
-		if (pipe2(pfd, O_CLOEXEC) < 0) {
-			snprintf(err, errlen, "pipe2: %s", strerror(errno));
-			exec_result_free(res);
-			return -1;
-		}
-		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-	}
+	if (open_output(spec, res, pfd, err, errlen) < 0)
+		return -1;
 	start = clock_us();
-	deadline = start + (int64_t)spec->budget_ms * 1000;
-	pid = spawn(ctx, spec, pfd[1], err, errlen);
+	w.deadline = start + (int64_t)spec->budget_ms * 1000;
+	w.fd = pfd[0];
+	w.pid = spawn(ctx, spec, pfd[1], err, errlen);
 	if (pfd[1] >= 0)
 		close(pfd[1]);
-	if (pid < 0) {
+	if (w.pid < 0) {
 		if (pfd[0] >= 0)
 			close(pfd[0]);
 		exec_result_free(res);
 		return -1;
 	}
-	res->pgid = pid;
-
-	for (;;) {
-		struct pollfd fds[2] = {
-			{ .fd = ctx->sigfd, .events = POLLIN },
-			{ .fd = pfd[0], .events = POLLIN },
-		};
-		int64_t now = clock_us();
-
-		if (!done && now >= deadline) {
-			res->timed_out = true;
-			break;
-		}
-		if (done && (pfd[0] < 0 || now >= drain_until))
-			break;
-		if (poll(fds, pfd[0] >= 0 ? 2 : 1, poll_ms(done ? drain_until : deadline, now)) < 0 &&
-		    errno != EINTR) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
-			res->timed_out = true;	/* kill it below, report what we have */
-			break;
-		}
-		if (pfd[0] >= 0 && fds[1].revents != 0) {
-			if (read_output(pfd[0], res, spec->output_cap)) {
-				close(pfd[0]);
-				pfd[0] = -1;
-			}
-			if (res->truncated)
-				break;
-		}
-		/* Always empty the signalfd: a ready one left unread would spin the loop. */
-		if (fds[0].revents != 0 && reap(ctx, done ? 0 : pid, &status) && !done) {
-			done = true;
-			drain_until = clock_us() + DRAIN_MS * 1000;
-		}
-	}
-
-	if (!done) {
-		exec_kill_group(pid);
-		status = wait_for(ctx, pid);
-	}
-	if (spec->kill_group_after || res->truncated || res->timed_out)
-		exec_kill_group(pid);
-	if (pfd[0] >= 0)
-		close(pfd[0]);
+	res->pgid = w.pid;
+	while (watch_turn(ctx, spec, res, &w, err, errlen))
+		;
+	end_run(ctx, spec, res, &w);
 	res->elapsed_ms = (long)((clock_us() - start) / 1000);
-	res->exit_code = res->timed_out ? EXIT_TIMEOUT : status_code(status);
-	if (res->output != NULL)
-		res->output[res->output_len] = '\0';
 	return 0;
 }
 

@@ -318,23 +318,19 @@ static bool empty_expectation_allowed(const struct request *req)
 }
 
 /*
- * The second run: everything reset, fresh files, setup again, the randomize
- * script prints the new expected lines, the command runs again and must be
- * right again. Returns 0 with v set, -1 when the sandbox failed (r->err).
+ * Run the randomize script and make its lines the second run's expectation e (its lines in
+ * *lines). Returns 0 with *ready set when e is ready; 0 when the challenge could not be
+ * randomized (v says so); -1 when the sandbox failed (r->err) or out of memory.
  */
-static int stage_randomize(struct runner *r, struct judgement *v)
+static int randomized_expectation(struct runner *r, struct judgement *v, struct lines *lines, struct expect *e,
+    bool *ready)
 {
-	struct exec_result script, run2;
-	struct expect e = r->req.expected;	/* flags and re_sub borrowed; lines replaced */
-	struct lines lines = { NULL, 0 };
+	struct exec_result script;
 	char err[512];
 	int rc = -1;
 
-	memset(&run2, 0, sizeof(run2));
+	*ready = false;
 	memset(&script, 0, sizeof(script));
-	r->run_no = 2;
-	if (prepare_run(r, true) < 0)
-		return -1;
 	if (run_script(r, SCRIPT_RANDOMIZE, NULL, &script, err, sizeof(err)) < 0)
 		return not_randomized(v, err, -1);
 	if (script.exit_code != 0 || script.truncated || script.timed_out) {
@@ -342,21 +338,36 @@ static int stage_randomize(struct runner *r, struct judgement *v)
 		    "too much output" : "the script failed", script.exit_code);
 		goto out;
 	}
-	if (lines_split(script.output, script.output_len, &lines) < 0) {
+	if (lines_split(script.output, script.output_len, lines) < 0) {
 		stage_fail(r, "randomize", "out of memory");
 		goto out;
 	}
-	if (lines.n == 0 && !empty_expectation_allowed(&r->req)) {
+	if (lines->n == 0 && !empty_expectation_allowed(&r->req)) {
 		rc = not_randomized(v, "it printed no expected line", 0);
 		goto out;
 	}
-	e.lines = lines.v;
-	e.n_lines = lines.n;
-	if (expect_validate(&e, err, sizeof(err)) < 0) {
+	e->lines = lines->v;
+	e->n_lines = lines->n;
+	if (expect_validate(e, err, sizeof(err)) < 0) {
 		rc = not_randomized(v, err, 0);
 		goto out;
 	}
 	timing(r, "randomize script");
+	*ready = true;
+	rc = 0;
+out:
+	exec_result_free(&script);
+	return rc;
+}
+
+/* Run the command again on the prepared files and judge it against e. */
+static int second_run(struct runner *r, const struct expect *e, struct judgement *v)
+{
+	struct exec_result run2;
+	char err[512];
+	int rc = -1;
+
+	memset(&run2, 0, sizeof(run2));
 	if (finish_preparing(r) < 0)
 		goto out;
 	if (run_command(r, &run2, err, sizeof(err)) < 0) {
@@ -364,15 +375,35 @@ static int stage_randomize(struct runner *r, struct judgement *v)
 		goto out;
 	}
 	timing(r, "second run");
-	rc = judge_run(r, &e, &run2, v);
+	rc = judge_run(r, e, &run2, v);
 	if (rc == 0 && !v->correct && !v->transient)
 		rc = set_message(v, MSG_RANDOMIZED);
 	if (rc < 0 && r->err[0] == '\0')
 		stage_fail(r, "randomize", "out of memory");
 out:
-	lines_free(&lines);
-	exec_result_free(&script);
 	exec_result_free(&run2);
+	return rc;
+}
+
+/*
+ * The second run: everything reset, fresh files, setup again, the randomize
+ * script prints the new expected lines, the command runs again and must be
+ * right again. Returns 0 with v set, -1 when the sandbox failed (r->err).
+ */
+static int stage_randomize(struct runner *r, struct judgement *v)
+{
+	struct expect e = r->req.expected;	/* flags and re_sub borrowed; lines replaced */
+	struct lines lines = { NULL, 0 };
+	bool ready;
+	int rc;
+
+	r->run_no = 2;
+	if (prepare_run(r, true) < 0)
+		return -1;
+	rc = randomized_expectation(r, v, &lines, &e, &ready);
+	if (ready)
+		rc = second_run(r, &e, v);
+	lines_free(&lines);
 	return rc;
 }
 

@@ -109,13 +109,59 @@ static int runner_setup(struct runner *r)
 	return 0;
 }
 
+/* Open the signalfd and read the request. Returns 0, or the exit status after answering the error. */
+static int read_request(struct runner *r)
+{
+	char err[512] = "";
+	size_t len = 0;
+	char *text;
+
+	if (exec_init(&r->ex, err, sizeof(err)) < 0) {
+		io_emit_error(NULL, err);
+		return EXIT_FAILED;
+	}
+	text = io_read_request(&len, err, sizeof(err));
+	r->t0_us = clock_us();
+	if (text == NULL || request_parse(text, len, &r->req, err, sizeof(err)) < 0) {
+		free(text);
+		request_free(&r->req);
+		exec_fini(&r->ex);
+		io_emit_error(NULL, err);
+		return EXIT_BAD_REQUEST;
+	}
+	free(text);
+	timing(r, "request parsed");
+	return 0;
+}
+
+/* Judge the command, or each attempt of an audit. Returns 0, or -1 when the sandbox failed. */
+static int judge_request(struct runner *r, struct judgement *v)
+{
+	if (runner_setup(r) < 0 || start_helpers(r) < 0)
+		return -1;
+	if (r->req.audit)
+		return judge_attempts(r);
+	r->cmd = &r->req.attempts[0];
+	return judge(r, v, true);
+}
+
+/* Stage 6: nothing the user started outlives the verdict. Then the one line on stdout. */
+static void answer(struct runner *r, const struct judgement *v, int rc)
+{
+	if (exec_kill_all(&r->ex, KILL_ALL_MS) < 0)
+		fprintf(stderr, "cmdarena-runner: processes still alive after %d ms\n", KILL_ALL_MS);
+	timing(r, "kill all");
+	if (rc == 0 && !r->req.audit)
+		io_emit_verdict(r->req.nonce, v);
+	else if (rc != 0)
+		io_emit_error(r->req.nonce, r->err[0] != '\0' ? r->err : "The sandbox failed.");
+	timing(r, "verdict written");
+}
+
 int main(int argc, char **argv)
 {
 	struct runner r;
 	struct judgement v;
-	char err[512] = "";
-	char *text;
-	size_t len = 0;
 	int rc;
 
 	(void)argc;
@@ -126,40 +172,11 @@ int main(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	memset(&v, 0, sizeof(v));
 	r.timing = getenv("CMDARENA_TIMING") != NULL;
-	if (exec_init(&r.ex, err, sizeof(err)) < 0) {
-		io_emit_error(NULL, err);
-		return EXIT_FAILED;
-	}
-	text = io_read_request(&len, err, sizeof(err));
-	r.t0_us = clock_us();
-	if (text == NULL || request_parse(text, len, &r.req, err, sizeof(err)) < 0) {
-		free(text);
-		request_free(&r.req);
-		exec_fini(&r.ex);
-		io_emit_error(NULL, err);
-		return EXIT_BAD_REQUEST;
-	}
-	free(text);
-	timing(&r, "request parsed");
-
-	rc = runner_setup(&r) == 0 && start_helpers(&r) == 0 ? 0 : -1;
-	if (rc == 0 && r.req.audit) {
-		rc = judge_attempts(&r);
-	} else if (rc == 0) {
-		r.cmd = &r.req.attempts[0];
-		rc = judge(&r, &v, true);
-	}
-
-	/* Stage 6: nothing the user started outlives the verdict. */
-	if (exec_kill_all(&r.ex, KILL_ALL_MS) < 0)
-		fprintf(stderr, "cmdarena-runner: processes still alive after %d ms\n", KILL_ALL_MS);
-	timing(&r, "kill all");
-	if (rc == 0 && !r.req.audit)
-		io_emit_verdict(r.req.nonce, &v);
-	else if (rc != 0)
-		io_emit_error(r.req.nonce, r.err[0] != '\0' ? r.err : "The sandbox failed.");
-	timing(&r, "verdict written");
-
+	rc = read_request(&r);
+	if (rc != 0)
+		return rc;
+	rc = judge_request(&r, &v);
+	answer(&r, &v, rc);
 	judgement_free(&v);
 	free(r.env_pwd);
 	free(r.env_home);

@@ -138,12 +138,69 @@ static char *resolve_path(const char *base_file, const char *value)
 	return p;
 }
 
-/* "unix:///p" or "tcp://h:p cert=/a key=/b ca=/c" */
+static void engine_conf_free(struct engine_conf *e)
+{
+	free(e->url);
+	free(e->tls_cert);
+	free(e->tls_key);
+	free(e->tls_ca);
+	memset(e, 0, sizeof(*e));
+}
+
+/* One "cert=", "key=" or "ca=" option of an engine; each names a file beside the config. */
+static int set_engine_option(struct engine_conf *e, const char *base_file, const char *tok, char *err, size_t errlen)
+{
+	char **slot = NULL;
+
+	if (strncmp(tok, "cert=", 5) == 0)
+		slot = &e->tls_cert;
+	else if (strncmp(tok, "key=", 4) == 0)
+		slot = &e->tls_key;
+	else if (strncmp(tok, "ca=", 3) == 0)
+		slot = &e->tls_ca;
+	if (slot == NULL || *slot != NULL) {
+		snprintf(err, errlen, "engine option '%.64s' is not cert=, key= or ca= (or is repeated)", tok);
+		return -1;
+	}
+	*slot = resolve_path(base_file, strchr(tok, '=') + 1);
+	if (*slot == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Read "unix:///p" or "tcp://h:p cert=/a key=/b ca=/c" (words in copy, cut in place) into e. */
+static int parse_engine(struct engine_conf *e, const char *base_file, char *copy, char *err, size_t errlen)
+{
+	char *tok, *save = NULL;
+
+	tok = strtok_r(copy, " \t", &save);
+	if (tok == NULL || (strncmp(tok, "unix://", 7) != 0 && strncmp(tok, "tcp://", 6) != 0)) {
+		snprintf(err, errlen, "engine must start with unix:// or tcp://");
+		return -1;
+	}
+	e->url = strdup(tok);
+	if (e->url == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	while ((tok = strtok_r(NULL, " \t", &save)) != NULL)
+		if (set_engine_option(e, base_file, tok, err, errlen) < 0)
+			return -1;
+	if (strncmp(e->url, "unix://", 7) == 0 && (e->tls_cert || e->tls_key || e->tls_ca)) {
+		snprintf(err, errlen, "TLS options only apply to tcp:// engines");
+		return -1;
+	}
+	return 0;
+}
+
+/* Add one engine (the key may be given several times). */
 static int set_engine(struct config *c, const char *base_file, const char *value, char *err, size_t errlen)
 {
 	struct engine_conf *e;
-	char *copy, *tok, *save = NULL;
-	int rc = -1;
+	char *copy;
+	int rc;
 
 	if (c->n_engines >= CONFIG_MAX_ENGINES) {
 		snprintf(err, errlen, "at most %d engines", CONFIG_MAX_ENGINES);
@@ -156,120 +213,120 @@ static int set_engine(struct config *c, const char *base_file, const char *value
 	}
 	e = &c->engines[c->n_engines];
 	memset(e, 0, sizeof(*e));
-	tok = strtok_r(copy, " \t", &save);
-	if (tok == NULL || (strncmp(tok, "unix://", 7) != 0 && strncmp(tok, "tcp://", 6) != 0)) {
-		snprintf(err, errlen, "engine must start with unix:// or tcp://");
-		goto out;
-	}
-	e->url = strdup(tok);
-	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
-		char **slot = NULL;
-
-		if (strncmp(tok, "cert=", 5) == 0)
-			slot = &e->tls_cert;
-		else if (strncmp(tok, "key=", 4) == 0)
-			slot = &e->tls_key;
-		else if (strncmp(tok, "ca=", 3) == 0)
-			slot = &e->tls_ca;
-		if (slot == NULL || *slot != NULL) {
-			snprintf(err, errlen, "engine option '%.64s' is not cert=, key= or ca= (or is repeated)", tok);
-			goto fail_engine;
-		}
-		*slot = resolve_path(base_file, strchr(tok, '=') + 1);
-	}
-	if (strncmp(e->url, "unix://", 7) == 0 && (e->tls_cert || e->tls_key || e->tls_ca)) {
-		snprintf(err, errlen, "TLS options only apply to tcp:// engines");
-		goto fail_engine;
-	}
-	c->n_engines++;
-	rc = 0;
-	goto out;
-fail_engine:
-	free(e->url);
-	free(e->tls_cert);
-	free(e->tls_key);
-	free(e->tls_ca);
-	memset(e, 0, sizeof(*e));
-out:
+	rc = parse_engine(e, base_file, copy, err, errlen);
+	if (rc == 0)
+		c->n_engines++;
+	else
+		engine_conf_free(e);
 	free(copy);
 	return rc;
 }
 
+static int set_string(const struct conf_key *k, char **field, const char *base_file, const char *value,
+    char *err, size_t errlen)
+{
+	char *v = k->type == T_PATH ? resolve_path(base_file, value) : strdup(value);
+
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*field);
+	*field = v;
+	return 0;
+}
+
+static int set_int(const struct conf_key *k, int *field, const char *value, char *err, size_t errlen)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < k->min || v > k->max) {
+		snprintf(err, errlen, "%s must be an integer from %ld to %ld, not '%.64s'", k->name, k->min, k->max, value);
+		return -1;
+	}
+	*field = (int)v;
+	return 0;
+}
+
+static int set_size(const struct conf_key *k, size_t *field, const char *value, char *err, size_t errlen)
+{
+	if (parse_size(value, field) < 0 || *field < (size_t)k->min) {
+		snprintf(err, errlen, "%s must be a size like 64k or 16m, not '%.64s'", k->name, value);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_double(const struct conf_key *k, double *field, const char *value, char *err, size_t errlen)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(value, &end);
+	if (errno || end == value || *end || !(v >= 0)) {
+		snprintf(err, errlen, "%s must be a non-negative number, not '%.64s'", k->name, value);
+		return -1;
+	}
+	*field = v;
+	return 0;
+}
+
+static int set_bool(const struct conf_key *k, bool *field, const char *value, char *err, size_t errlen)
+{
+	if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "on"))
+		*field = true;
+	else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "off"))
+		*field = false;
+	else {
+		snprintf(err, errlen, "%s must be yes or no, not '%.64s'", k->name, value);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_mode(const struct conf_key *k, unsigned *field, const char *value, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 8);
+	if (errno || end == value || *end || v > 07777) {
+		snprintf(err, errlen, "%s must be an octal mode like 0660, not '%.64s'", k->name, value);
+		return -1;
+	}
+	*field = (unsigned)v;
+	return 0;
+}
+
+/* Parse value as key k's type into its field of c. */
 static int set_key(struct config *c, const char *base_file, const struct conf_key *k,
     const char *value, char *err, size_t errlen)
 {
 	void *field = (char *)c + k->offset;
-	char *end;
 
 	switch (k->type) {
 	case T_STR:
-	case T_PATH: {
-		char *v = k->type == T_PATH ? resolve_path(base_file, value) : strdup(value);
-
-		if (v == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = v;
-		return 0;
-	}
-	case T_INT: {
-		long v;
-
-		errno = 0;
-		v = strtol(value, &end, 10);
-		if (errno || end == value || *end || v < k->min || v > k->max) {
-			snprintf(err, errlen, "%s must be an integer from %ld to %ld, not '%.64s'",
-			    k->name, k->min, k->max, value);
-			return -1;
-		}
-		*(int *)field = (int)v;
-		return 0;
-	}
+	case T_PATH:
+		return set_string(k, field, base_file, value, err, errlen);
+	case T_INT:
+		return set_int(k, field, value, err, errlen);
 	case T_SIZE:
-		if (parse_size(value, (size_t *)field) < 0 || *(size_t *)field < (size_t)k->min) {
-			snprintf(err, errlen, "%s must be a size like 64k or 16m, not '%.64s'", k->name, value);
-			return -1;
-		}
-		return 0;
-	case T_DOUBLE: {
-		double v;
-
-		errno = 0;
-		v = strtod(value, &end);
-		if (errno || end == value || *end || !(v >= 0)) {
-			snprintf(err, errlen, "%s must be a non-negative number, not '%.64s'", k->name, value);
-			return -1;
-		}
-		*(double *)field = v;
-		return 0;
-	}
+		return set_size(k, field, value, err, errlen);
+	case T_DOUBLE:
+		return set_double(k, field, value, err, errlen);
 	case T_BOOL:
-		if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "on"))
-			*(bool *)field = true;
-		else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "off"))
-			*(bool *)field = false;
-		else {
-			snprintf(err, errlen, "%s must be yes or no, not '%.64s'", k->name, value);
-			return -1;
-		}
-		return 0;
-	case T_MODE: {
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(value, &end, 8);
-		if (errno || end == value || *end || v > 07777) {
-			snprintf(err, errlen, "%s must be an octal mode like 0660, not '%.64s'", k->name, value);
-			return -1;
-		}
-		*(unsigned *)field = (unsigned)v;
-		return 0;
-	}
+		return set_bool(k, field, value, err, errlen);
+	case T_MODE:
+		return set_mode(k, field, value, err, errlen);
 	case T_ENGINE:
 		return set_engine(c, base_file, value, err, errlen);
 	}
+	snprintf(err, errlen, "%s: unknown setting type", k->name);
 	return -1;
 }
 
@@ -386,7 +443,30 @@ int config_set(struct config *c, const char *keyvalue, char *err, size_t errlen)
 	return rc;
 }
 
-int config_finish(struct config *c, char *err, size_t errlen)
+/* hostname-<hash of the socket path>: two pools on one host never reap each other's containers. */
+static char *default_node_id(const char *socket)
+{
+	char host[200], id[256], hex[65];
+
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "node");
+	host[sizeof(host) - 1] = '\0';
+	sha256_hex(socket, strlen(socket), hex);
+	snprintf(id, sizeof(id), "%s-%.8s", host, hex);
+	return xstrdup(id);
+}
+
+/* An empty string setting takes another's value (or a derived one). */
+static void default_string(char **field, const char *value)
+{
+	if ((*field)[0] == '\0') {
+		free(*field);
+		*field = xstrdup(value);
+	}
+}
+
+/* The settings whose default depends on the machine or on other settings. */
+static int derive_defaults(struct config *c, char *err, size_t errlen)
 {
 	if (c->workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -396,46 +476,40 @@ int config_finish(struct config *c, char *err, size_t errlen)
 	if (c->n_engines == 0 && set_engine(c, NULL, "unix:///var/run/docker.sock", err, errlen) < 0)
 		return -1;
 	if (c->node_id[0] == '\0') {
-		/* hostname-<hash of the socket path>: two pools on one host never reap each other's containers. */
-		char host[200], id[256], hex[65];
-
-		if (gethostname(host, sizeof(host)) < 0)
-			snprintf(host, sizeof(host), "node");
-		host[sizeof(host) - 1] = '\0';
-		sha256_hex(c->socket, strlen(c->socket), hex);
-		snprintf(id, sizeof(id), "%s-%.8s", host, hex);
 		free(c->node_id);
-		c->node_id = xstrdup(id);
+		c->node_id = default_node_id(c->socket);
 	}
-	if (c->solutions_redis[0] == '\0') {
-		free(c->solutions_redis);
-		c->solutions_redis = xstrdup(c->redis);
+	default_string(&c->solutions_redis, c->redis);
+	default_string(&c->image_nobin, c->image);
+	return 0;
+}
+
+/* An address list setting must parse now, not in a worker later. */
+static int check_address_list(const char *name, const char *value, char *err, size_t errlen)
+{
+	struct proxy_list pl;
+	char why[160];
+
+	if (proxy_list_parse(value, &pl, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -1;
 	}
-	if (c->image_nobin[0] == '\0') {
-		free(c->image_nobin);
-		c->image_nobin = xstrdup(c->image);
-	}
+	proxy_list_free(&pl);
+	return 0;
+}
+
+/* The checks that involve more than one key, or more than a key's type. */
+static int check_settings(const struct config *c, char *err, size_t errlen)
+{
 	/* The runner's whole run (scripts included) must end well before the worker gives up. */
 	if (c->hard_deadline_ms < c->timeout_ms + 2000) {
 		snprintf(err, errlen, "hard_deadline_ms (%d) must be at least timeout_ms + 2000 (%d)",
 		    c->hard_deadline_ms, c->timeout_ms + 2000);
 		return -1;
 	}
-	{
-		struct proxy_list pl;
-		char why[160];
-
-		if (proxy_list_parse(c->trusted_proxies, &pl, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "trusted_proxies: %s", why);
-			return -1;
-		}
-		proxy_list_free(&pl);
-		if (proxy_list_parse(c->limits_exempt, &pl, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "limits_exempt: %s", why);
-			return -1;
-		}
-		proxy_list_free(&pl);
-	}
+	if (check_address_list("trusted_proxies", c->trusted_proxies, err, errlen) < 0 ||
+	    check_address_list("limits_exempt", c->limits_exempt, err, errlen) < 0)
+		return -1;
 	/* The same salt goes into nginx's cache key (conf/nginx-site.conf): keep it a plain word. */
 	if (strlen(c->cache_salt) > 64 || strspn(c->cache_salt,
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(c->cache_salt)) {
@@ -450,11 +524,18 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "memory must be at least 8m");
 		return -1;
 	}
+	return 0;
+}
+
+int config_finish(struct config *c, char *err, size_t errlen)
+{
+	if (derive_defaults(c, err, errlen) < 0)
+		return -1;
 	if (c->node_id == NULL || c->image_nobin == NULL || c->solutions_redis == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	return 0;
+	return check_settings(c, err, errlen);
 }
 
 void config_free(struct config *c)
@@ -466,12 +547,8 @@ void config_free(struct config *c)
 			free(*p);
 			*p = NULL;
 		}
-	for (size_t i = 0; i < c->n_engines; i++) {
-		free(c->engines[i].url);
-		free(c->engines[i].tls_cert);
-		free(c->engines[i].tls_key);
-		free(c->engines[i].tls_ca);
-	}
+	for (size_t i = 0; i < c->n_engines; i++)
+		engine_conf_free(&c->engines[i]);
 	c->n_engines = 0;
 	free(c->path);
 	c->path = NULL;

@@ -130,132 +130,196 @@ static int send_all(CURL *h, curl_socket_t fd, const char *data, size_t len, lon
 	return 0;
 }
 
+/* One attached connection: its handle, its socket, and where its error goes. */
+struct attach_conn {
+	const struct engine *e;
+	CURL *h;
+	curl_socket_t fd;
+	long long deadline_ms;
+	char *err;
+	size_t errlen;
+};
+
+/* Connect to the engine with CONNECT_ONLY and find the socket curl opened. */
+static enum attach_status attach_connect(struct attach_conn *c, long long left)
+{
+	CURLcode rc;
+
+	docker_setup_handle(c->h, c->e);
+	curl_easy_setopt(c->h, CURLOPT_URL, c->e->base);
+	curl_easy_setopt(c->h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, (long)(left < 2000 ? left : 2000));
+	rc = curl_easy_perform(c->h);
+	if (rc != CURLE_OK) {
+		snprintf(c->err, c->errlen, "engine %s: connect: %s", c->e->url, curl_easy_strerror(rc));
+		return ATTACH_UNREACHABLE;
+	}
+	if (curl_easy_getinfo(c->h, CURLINFO_ACTIVESOCKET, &c->fd) != CURLE_OK || c->fd == CURL_SOCKET_BAD) {
+		snprintf(c->err, c->errlen, "engine %s: no socket after connect", c->e->url);
+		return ATTACH_UNREACHABLE;
+	}
+	return ATTACH_OK;
+}
+
+/* Ask for the upgrade to a raw stream attached to the container's stdio. */
+static enum attach_status send_attach_request(struct attach_conn *c, const char *id)
+{
+	char req[512];
+
+	snprintf(req, sizeof(req),
+	    "POST /v%s/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+	    "Host: docker\r\nContent-Type: text/plain\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+	    c->e->api_version[0] ? c->e->api_version : "1.41", id);
+	if (send_all(c->h, c->fd, req, strlen(req), c->deadline_ms) < 0) {
+		snprintf(c->err, c->errlen, "engine %s: sending the attach request failed", c->e->url);
+		return ATTACH_UNREACHABLE;
+	}
+	return ATTACH_OK;
+}
+
+/*
+ * Receive what is there into buf, waiting for it until the deadline.
+ * Returns 1 with *got > 0, 0 when the deadline passed, -1 when the connection ended.
+ */
+static int recv_some(struct attach_conn *c, char *buf, size_t size, size_t *got)
+{
+	for (;;) {
+		CURLcode rc;
+
+		*got = 0;
+		rc = curl_easy_recv(c->h, buf, size, got);
+		if (rc == CURLE_AGAIN) {
+			if (wait_socket(c->fd, POLLIN, c->deadline_ms) <= 0)
+				return 0;
+			continue;
+		}
+		return rc == CURLE_OK && *got > 0 ? 1 : -1;
+	}
+}
+
+/* Read the response head into head; bytes after it (from *header_end on) already belong to the stream. */
+static enum attach_status read_response_head(struct attach_conn *c, struct strbuf *head, size_t *header_end)
+{
+	char buf[16384];
+
+	while (*header_end == 0) {
+		size_t got;
+		int r = recv_some(c, buf, sizeof(buf), &got);
+		char *end;
+
+		if (r == 0) {
+			snprintf(c->err, c->errlen, "engine %s: no answer to attach before the deadline", c->e->url);
+			return ATTACH_DEADLINE;
+		}
+		if (r < 0) {
+			snprintf(c->err, c->errlen, "engine %s: connection closed during attach", c->e->url);
+			return ATTACH_UNREACHABLE;
+		}
+		if (sb_add(head, buf, got) < 0 || head->len > HEADER_MAX) {
+			snprintf(c->err, c->errlen, "engine %s: attach answer head too large", c->e->url);
+			return ATTACH_PROTOCOL;
+		}
+		end = strstr(head->buf, "\r\n\r\n");
+		if (end)
+			*header_end = (size_t)(end - head->buf) + 4;
+	}
+	return ATTACH_OK;
+}
+
+/* The engine upgrades with 101 (or 200 on old versions); 404 and 409 mean the container is gone. */
+static enum attach_status check_response_status(struct attach_conn *c, struct strbuf *head)
+{
+	int status = 0;
+	char *eol;
+
+	if (sscanf(head->buf, "HTTP/1.%*d %d", &status) == 1 && (status == 101 || status == 200))
+		return ATTACH_OK;
+	eol = strstr(head->buf, "\r\n");
+	if (eol)
+		*eol = '\0';
+	snprintf(c->err, c->errlen, "engine %s: attach answered '%.80s'", c->e->url, head->buf);
+	return status == 404 || status == 409 ? ATTACH_GONE : ATTACH_UNREACHABLE;
+}
+
+/* Read frames until the verdict line is complete. */
+static enum attach_status read_verdict(struct attach_conn *c, struct frame_parser *fp, struct collector *col)
+{
+	char buf[16384];
+
+	while (!col->done) {
+		size_t got;
+		int r = recv_some(c, buf, sizeof(buf), &got);
+
+		if (r == 0) {
+			snprintf(c->err, c->errlen, "no verdict before the hard deadline");
+			return ATTACH_DEADLINE;
+		}
+		if (r < 0) {
+			snprintf(c->err, c->errlen, "the container's output ended without a verdict%s%.200s",
+			    col->err.len ? ": " : "", col->err.len ? col->err.buf : "");
+			return ATTACH_EOF;
+		}
+		if (frame_feed(fp, (unsigned char *)buf, got, collect_frame, col) < 0) {
+			snprintf(c->err, c->errlen, col->overflow ? "the verdict is larger than %zu bytes" :
+			    "bad stream framing", col->max);
+			return ATTACH_PROTOCOL;
+		}
+	}
+	return ATTACH_OK;
+}
+
+/* Upgrade the connection, then hand the stream's first bytes (those after the head) to the parser. */
+static enum attach_status open_stream(struct attach_conn *c, const char *id, struct frame_parser *fp,
+    struct collector *col)
+{
+	struct strbuf head = STRBUF_INIT;
+	size_t header_end = 0;
+	enum attach_status st = send_attach_request(c, id);
+
+	if (st == ATTACH_OK)
+		st = read_response_head(c, &head, &header_end);
+	if (st == ATTACH_OK)
+		st = check_response_status(c, &head);
+	if (st == ATTACH_OK && frame_feed(fp, (unsigned char *)head.buf + header_end, head.len - header_end,
+	    collect_frame, col) < 0) {
+		snprintf(c->err, c->errlen, "engine %s: bad stream framing", c->e->url);
+		st = ATTACH_PROTOCOL;
+	}
+	sb_free(&head);
+	return st;
+}
+
 enum attach_status attach_exchange(const struct engine *e, const char *id, const char *request,
     size_t reqlen, long long deadline_ms, size_t verdict_max, struct strbuf *verdict, char *err, size_t errlen)
 {
-	CURL *h;
-	struct strbuf head = STRBUF_INIT;
+	struct attach_conn c = { e, NULL, CURL_SOCKET_BAD, deadline_ms, err, errlen };
 	struct collector col = { verdict, STRBUF_INIT, verdict_max, 0, 0 };
 	struct frame_parser fp = { {0}, 0, 0, 0 };
-	enum attach_status st = ATTACH_UNREACHABLE;
-	curl_socket_t fd = CURL_SOCKET_BAD;
-	char buf[16384], req[512];
 	long long left = deadline_ms - clock_ms();
-	size_t header_end = 0;
-	CURLcode rc;
-	int status = 0;
+	enum attach_status st;
 
 	if (left <= 0) {
 		snprintf(err, errlen, "deadline passed before attaching");
 		return ATTACH_DEADLINE;
 	}
 	/* A fresh handle each time: a CONNECT_ONLY connection must be closed, never cached. */
-	h = curl_easy_init();
-	if (h == NULL) {
+	c.h = curl_easy_init();
+	if (c.h == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return ATTACH_UNREACHABLE;
 	}
-	docker_setup_handle(h, e);
-	curl_easy_setopt(h, CURLOPT_URL, e->base);
-	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left < 2000 ? left : 2000L);
-	rc = curl_easy_perform(h);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "engine %s: connect: %s", e->url, curl_easy_strerror(rc));
-		goto out;
-	}
-	if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD) {
-		snprintf(err, errlen, "engine %s: no socket after connect", e->url);
-		goto out;
-	}
-	snprintf(req, sizeof(req),
-	    "POST /v%s/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
-	    "Host: docker\r\nContent-Type: text/plain\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
-	    e->api_version[0] ? e->api_version : "1.41", id);
-	if (send_all(h, fd, req, strlen(req), deadline_ms) < 0) {
-		snprintf(err, errlen, "engine %s: sending the attach request failed", e->url);
-		goto out;
-	}
-
-	/* Read the response head; bytes after it already belong to the stream. */
-	while (header_end == 0) {
-		size_t got = 0;
-
-		rc = curl_easy_recv(h, buf, sizeof(buf), &got);
-		if (rc == CURLE_AGAIN) {
-			if (wait_socket(fd, POLLIN, deadline_ms) <= 0) {
-				snprintf(err, errlen, "engine %s: no answer to attach before the deadline", e->url);
-				st = ATTACH_DEADLINE;
-				goto out;
-			}
-			continue;
-		}
-		if (rc != CURLE_OK || got == 0) {
-			snprintf(err, errlen, "engine %s: connection closed during attach", e->url);
-			goto out;
-		}
-		if (sb_add(&head, buf, got) < 0 || head.len > HEADER_MAX) {
-			snprintf(err, errlen, "engine %s: attach answer head too large", e->url);
-			st = ATTACH_PROTOCOL;
-			goto out;
-		}
-		{
-			char *end = strstr(head.buf, "\r\n\r\n");
-
-			if (end)
-				header_end = (size_t)(end - head.buf) + 4;
-		}
-	}
-	if (sscanf(head.buf, "HTTP/1.%*d %d", &status) != 1 || (status != 101 && status != 200)) {
-		char *eol = strstr(head.buf, "\r\n");
-
-		if (eol)
-			*eol = '\0';
-		snprintf(err, errlen, "engine %s: attach answered '%.80s'", e->url, head.buf);
-		st = status == 404 || status == 409 ? ATTACH_GONE : ATTACH_UNREACHABLE;
-		goto out;
-	}
-	if (frame_feed(&fp, (unsigned char *)head.buf + header_end, head.len - header_end, collect_frame, &col) < 0) {
-		st = ATTACH_PROTOCOL;
-		snprintf(err, errlen, "engine %s: bad stream framing", e->url);
-		goto out;
-	}
-	if (send_all(h, fd, request, reqlen, deadline_ms) < 0) {
+	st = attach_connect(&c, left);
+	if (st == ATTACH_OK)
+		st = open_stream(&c, id, &fp, &col);
+	if (st == ATTACH_OK && send_all(c.h, c.fd, request, reqlen, deadline_ms) < 0) {
 		snprintf(err, errlen, "engine %s: writing the request to the container failed", e->url);
 		st = ATTACH_GONE;
-		goto out;
 	}
-	while (!col.done) {
-		size_t got = 0;
-
-		rc = curl_easy_recv(h, buf, sizeof(buf), &got);
-		if (rc == CURLE_AGAIN) {
-			if (wait_socket(fd, POLLIN, deadline_ms) <= 0) {
-				snprintf(err, errlen, "no verdict before the hard deadline");
-				st = ATTACH_DEADLINE;
-				goto out;
-			}
-			continue;
-		}
-		if (rc != CURLE_OK || got == 0) {
-			snprintf(err, errlen, "the container's output ended without a verdict%s%.200s",
-			    col.err.len ? ": " : "", col.err.len ? col.err.buf : "");
-			st = ATTACH_EOF;
-			goto out;
-		}
-		if (frame_feed(&fp, (unsigned char *)buf, got, collect_frame, &col) < 0) {
-			snprintf(err, errlen, col.overflow ? "the verdict is larger than %zu bytes" : "bad stream framing",
-			    verdict_max);
-			st = ATTACH_PROTOCOL;
-			goto out;
-		}
-	}
-	if (col.err.len)
+	if (st == ATTACH_OK)
+		st = read_verdict(&c, &fp, &col);
+	if (st == ATTACH_OK && col.err.len)
 		ldebug("runner stderr in %.12s: %.200s", id, col.err.buf);
-	st = ATTACH_OK;
-out:
-	sb_free(&head);
 	sb_free(&col.err);
-	curl_easy_cleanup(h);
+	curl_easy_cleanup(c.h);
 	return st;
 }

@@ -9,7 +9,6 @@
 #include <json-c/json.h>
 
 #include "engine/docker.h"
-#include "lib/log.h"
 
 #define DOCKER_BODY_MAX (8 * 1024 * 1024)
 
@@ -280,67 +279,102 @@ int docker_remove(CURL *h, const struct engine *e, const char *id, long timeout_
 	return rc;
 }
 
-int docker_list(CURL *h, const struct engine *e, const char *label, struct container_info **out, size_t *n,
-    long timeout_ms, struct docker_error *err)
+/* /containers/json for every container, running or not, that carries label. */
+static int list_path(CURL *h, const char *label, char *path, size_t size)
 {
-	struct strbuf body = STRBUF_INIT;
-	char path[512], *filters;
-	json_object *arr = NULL, *f = json_object_new_object(), *labels = json_object_new_array();
-	long status = 0;
-	int rc = -1;
-	size_t count;
+	json_object *f = json_object_new_object(), *labels = json_object_new_array();
+	char *filters;
 
-	*out = NULL;
-	*n = 0;
 	json_object_array_add(labels, json_object_new_string(label));
 	json_object_object_add(f, "label", labels);
 	filters = curl_easy_escape(h, json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN), 0);
 	json_object_put(f);
 	if (filters == NULL)
 		return -1;
-	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", filters);
+	snprintf(path, size, "/containers/json?all=1&filters=%s", filters);
 	curl_free(filters);
-	if (docker_request(h, e, "GET", path, NULL, timeout_ms, &status, &body, err) < 0)
-		goto out;
-	if (status != 200) {
-		engine_message(e, "list", status, &body, err);
-		goto out;
-	}
-	arr = json_tokener_parse(body.buf ? body.buf : "");
+	return 0;
+}
+
+static const char *string_member(json_object *o, const char *name)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* One entry of the list into ci: false when it has no Id (it is skipped). */
+static bool read_container(json_object *c, struct container_info *ci)
+{
+	json_object *v, *labels = NULL;
+	const char *id = string_member(c, "Id"), *state, *node, *keeper;
+
+	if (id == NULL)
+		return false;
+	snprintf(ci->id, sizeof(ci->id), "%s", id);
+	if (json_object_object_get_ex(c, "Created", &v))
+		ci->created = (time_t)json_object_get_int64(v);
+	state = string_member(c, "State");
+	if (state)
+		ci->running = strcmp(state, "running") == 0;
+	json_object_object_get_ex(c, "Labels", &labels);
+	node = string_member(labels, "cmdarena.node");
+	if (node)
+		snprintf(ci->node, sizeof(ci->node), "%s", node);
+	keeper = string_member(labels, "cmdarena.keeper");
+	if (keeper)
+		ci->keeper = strtol(keeper, NULL, 10);
+	return true;
+}
+
+/* The engine's answer (a JSON array) as a malloc'd array of container_info. */
+static int read_container_list(const struct engine *e, const struct strbuf *body, struct container_info **out,
+    size_t *n, struct docker_error *err)
+{
+	json_object *arr = json_tokener_parse(body->buf ? body->buf : "");
+	size_t count;
+
 	if (arr == NULL || !json_object_is_type(arr, json_type_array)) {
 		snprintf(err->message, sizeof(err->message), "engine %s: list: not a JSON array", e->url);
-		goto out;
+		json_object_put(arr);
+		return -1;
 	}
 	count = json_object_array_length(arr);
 	*out = calloc(count ? count : 1, sizeof(**out));
-	if (*out == NULL)
-		goto out;
-	for (size_t i = 0; i < count; i++) {
-		json_object *c = json_object_array_get_idx(arr, i), *v, *lab = NULL, *nodev;
-		struct container_info *ci = &(*out)[*n];
-
-		if (!json_object_object_get_ex(c, "Id", &v) || !json_object_is_type(v, json_type_string))
-			continue;
-		snprintf(ci->id, sizeof(ci->id), "%s", json_object_get_string(v));
-		if (json_object_object_get_ex(c, "Created", &v))
-			ci->created = (time_t)json_object_get_int64(v);
-		if (json_object_object_get_ex(c, "State", &v) && json_object_is_type(v, json_type_string))
-			ci->running = strcmp(json_object_get_string(v), "running") == 0;
-		if (json_object_object_get_ex(c, "Labels", &lab) && json_object_object_get_ex(lab, "cmdarena.node", &nodev) &&
-		    json_object_is_type(nodev, json_type_string))
-			snprintf(ci->node, sizeof(ci->node), "%s", json_object_get_string(nodev));
-		if (lab && json_object_object_get_ex(lab, "cmdarena.keeper", &nodev) && json_object_is_type(nodev, json_type_string))
-			ci->keeper = strtol(json_object_get_string(nodev), NULL, 10);
-		(*n)++;
+	if (*out == NULL) {
+		snprintf(err->message, sizeof(err->message), "engine %s: list: out of memory", e->url);
+		json_object_put(arr);
+		return -1;
 	}
-	rc = 0;
-out:
-	if (rc < 0) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
+	for (size_t i = 0; i < count; i++)
+		if (read_container(json_object_array_get_idx(arr, i), &(*out)[*n]))
+			(*n)++;
 	json_object_put(arr);
+	return 0;
+}
+
+int docker_list(CURL *h, const struct engine *e, const char *label, struct container_info **out, size_t *n,
+    long timeout_ms, struct docker_error *err)
+{
+	struct strbuf body = STRBUF_INIT;
+	char path[512];
+	long status = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (list_path(h, label, path, sizeof(path)) < 0) {
+		snprintf(err->message, sizeof(err->message), "engine %s: list: out of memory", e->url);
+		return -1;
+	}
+	if (docker_request(h, e, "GET", path, NULL, timeout_ms, &status, &body, err) == 0) {
+		if (status == 200)
+			rc = read_container_list(e, &body, out, n, err);
+		else
+			engine_message(e, "list", status, &body, err);
+	}
 	sb_free(&body);
 	return rc;
 }

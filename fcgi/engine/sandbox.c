@@ -24,68 +24,84 @@ static json_object *ulimit(const char *name, long long v)
 	return u;
 }
 
-char *sandbox_container_spec(const struct config *c, bool nobin)
+static void add_string(json_object *o, const char *key, const char *value)
 {
-	json_object *o = json_object_new_object(), *hc = json_object_new_object();
-	json_object *labels = json_object_new_object(), *tmpfs = json_object_new_object();
-	json_object *ulimits = json_object_new_array(), *capdrop = json_object_new_array();
-	json_object *secopt = json_object_new_array(), *log = json_object_new_object();
-	json_object *capadd = json_object_new_array();
-	/*
-	 * The runner (PID 1) is root with only these: it copies and resets the
-	 * files, then drops every program it starts to the user (the command),
-	 * the judge (setup, randomize) or the user with CAP_DAC_READ_SEARCH (the
-	 * check), and trims their bounding set (runner/privs.c).
-	 */
-	static const char *const runner_caps[] = {
-		"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "KILL", "SETGID", "SETUID", "SETPCAP",
-	};
-	json_object *env = json_object_new_array();
-	char user[8], opts[160];
-	char *out;
+	json_object_object_add(o, key, json_object_new_string(value));
+}
 
-	snprintf(user, sizeof(user), "0:0");
-	json_object_object_add(o, "Image", json_object_new_string(nobin ? c->image_nobin : c->image));
-	json_object_object_add(o, "User", json_object_new_string(user));
-	json_object_object_add(o, "Hostname", json_object_new_string("arena"));
-	json_object_object_add(o, "WorkingDir", json_object_new_string("/var/challenges"));
+static void add_bool(json_object *o, const char *key, bool value)
+{
+	json_object_object_add(o, key, json_object_new_boolean(value));
+}
+
+/* The labels that say whose container it is: the node, the variant, the process that made it. */
+static json_object *spec_labels(const struct config *c, bool nobin)
+{
+	json_object *labels = json_object_new_object();
+	char pid[32];
+
+	add_string(labels, "cmdarena", "1");
+	add_string(labels, "cmdarena.node", c->node_id);
+	add_string(labels, "cmdarena.variant", nobin ? "cmd-no-bin" : "cmd");
+	/* The process that made it (the pool keeper): a successor leaves it alone while that one lives. */
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	add_string(labels, "cmdarena.keeper", pid);
+	return labels;
+}
+
+/* The container's own settings: image, user, environment, how its stdio is attached. */
+static json_object *spec_container(const struct config *c, bool nobin)
+{
+	json_object *o = json_object_new_object(), *env = json_object_new_array();
+
+	add_string(o, "Image", nobin ? c->image_nobin : c->image);
+	add_string(o, "User", "0:0");
+	add_string(o, "Hostname", "arena");
+	add_string(o, "WorkingDir", "/var/challenges");
 	json_object_array_add(env, json_object_new_string("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"));
 	json_object_object_add(o, "Env", env);
 	/* stdin stays open until one attached client has written the request. */
-	json_object_object_add(o, "AttachStdin", json_object_new_boolean(1));
-	json_object_object_add(o, "AttachStdout", json_object_new_boolean(1));
-	json_object_object_add(o, "AttachStderr", json_object_new_boolean(1));
-	json_object_object_add(o, "OpenStdin", json_object_new_boolean(1));
-	json_object_object_add(o, "StdinOnce", json_object_new_boolean(1));
-	json_object_object_add(o, "Tty", json_object_new_boolean(0));
+	add_bool(o, "AttachStdin", 1);
+	add_bool(o, "AttachStdout", 1);
+	add_bool(o, "AttachStderr", 1);
+	add_bool(o, "OpenStdin", 1);
+	add_bool(o, "StdinOnce", 1);
+	add_bool(o, "Tty", 0);
 	/* Beside NetworkMode none, this halves the start time (FIELD-NOTES). */
-	json_object_object_add(o, "NetworkDisabled", json_object_new_boolean(1));
-	json_object_object_add(labels, "cmdarena", json_object_new_string("1"));
-	json_object_object_add(labels, "cmdarena.node", json_object_new_string(c->node_id));
-	json_object_object_add(labels, "cmdarena.variant", json_object_new_string(nobin ? "cmd-no-bin" : "cmd"));
-	/* The process that made it (the pool keeper): a successor leaves it alone while that one lives. */
-	snprintf(opts, sizeof(opts), "%ld", (long)getpid());
-	json_object_object_add(labels, "cmdarena.keeper", json_object_new_string(opts));
-	json_object_object_add(o, "Labels", labels);
+	add_bool(o, "NetworkDisabled", 1);
+	json_object_object_add(o, "Labels", spec_labels(c, nobin));
+	return o;
+}
 
-	json_object_object_add(hc, "NetworkMode", json_object_new_string("none"));
-	json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(1));
+/* The writable places, each a tmpfs (the root file system is read-only). */
+static json_object *spec_tmpfs(const struct config *c, bool nobin)
+{
+	json_object *tmpfs = json_object_new_object();
+	char opts[160];
+
 	/* Users run their own scripts in the challenge dir and /tmp: Docker mounts a tmpfs noexec
 	 * unless told "exec". nosuid and no-new-privileges keep that harmless. */
 	snprintf(opts, sizeof(opts), "rw,exec,nosuid,nodev,size=%zu,uid=%d,gid=%d,mode=0755",
 	    c->tmpfs_size, c->sandbox_uid, c->sandbox_uid);
-	json_object_object_add(tmpfs, "/var/challenges", json_object_new_string(opts));
+	add_string(tmpfs, "/var/challenges", opts);
 	snprintf(opts, sizeof(opts), "rw,exec,nosuid,nodev,size=%zu,mode=1777", c->tmpfs_size);
-	json_object_object_add(tmpfs, "/tmp", json_object_new_string(opts));
+	add_string(tmpfs, "/tmp", opts);
 	/* The judge's own: the snapshot the check compares with, the scripts' state. */
 	snprintf(opts, sizeof(opts), "rw,noexec,nosuid,nodev,size=%zu,mode=0755", c->tmpfs_size);
-	json_object_object_add(tmpfs, "/run/cmdarena", json_object_new_string(opts));
+	add_string(tmpfs, "/run/cmdarena", opts);
 	if (nobin) {
 		/* cmd-no-bin: empty read-only dirs over the binaries (/bin is a link to usr/bin). */
-		json_object_object_add(tmpfs, "/usr/bin", json_object_new_string("ro,nosuid,nodev,size=4k,mode=0755"));
-		json_object_object_add(tmpfs, "/usr/sbin", json_object_new_string("ro,nosuid,nodev,size=4k,mode=0755"));
+		add_string(tmpfs, "/usr/bin", "ro,nosuid,nodev,size=4k,mode=0755");
+		add_string(tmpfs, "/usr/sbin", "ro,nosuid,nodev,size=4k,mode=0755");
 	}
-	json_object_object_add(hc, "Tmpfs", tmpfs);
+	return tmpfs;
+}
+
+/* Memory, processes, CPU, open files, file size, no core dumps. */
+static void spec_add_limits(json_object *hc, const struct config *c)
+{
+	json_object *ulimits = json_object_new_array();
+
 	json_object_object_add(hc, "ShmSize", json_object_new_int64(1024 * 1024));
 	json_object_object_add(hc, "Memory", json_object_new_int64((int64_t)c->memory));
 	json_object_object_add(hc, "MemorySwap", json_object_new_int64((int64_t)c->memory));
@@ -95,6 +111,22 @@ char *sandbox_container_spec(const struct config *c, bool nobin)
 	json_object_array_add(ulimits, ulimit("fsize", (long long)c->fsize));
 	json_object_array_add(ulimits, ulimit("core", 0));
 	json_object_object_add(hc, "Ulimits", ulimits);
+}
+
+/*
+ * The runner (PID 1) is root with only these: it copies and resets the
+ * files, then drops every program it starts to the user (the command),
+ * the judge (setup, randomize) or the user with CAP_DAC_READ_SEARCH (the
+ * check), and trims their bounding set (runner/privs.c).
+ */
+static void spec_add_privileges(json_object *hc)
+{
+	static const char *const runner_caps[] = {
+		"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "KILL", "SETGID", "SETUID", "SETPCAP",
+	};
+	json_object *capdrop = json_object_new_array(), *capadd = json_object_new_array();
+	json_object *secopt = json_object_new_array();
+
 	json_object_array_add(capdrop, json_object_new_string("ALL"));
 	json_object_object_add(hc, "CapDrop", capdrop);
 	for (size_t i = 0; i < sizeof(runner_caps) / sizeof(runner_caps[0]); i++)
@@ -102,17 +134,36 @@ char *sandbox_container_spec(const struct config *c, bool nobin)
 	json_object_object_add(hc, "CapAdd", capadd);
 	json_object_array_add(secopt, json_object_new_string("no-new-privileges"));
 	json_object_object_add(hc, "SecurityOpt", secopt);
+}
+
+/* HostConfig: no network, read-only root, the tmpfs mounts, the limits, the privileges, the runtime. */
+static json_object *spec_host_config(const struct config *c, bool nobin)
+{
+	json_object *hc = json_object_new_object(), *log = json_object_new_object();
+
+	add_string(hc, "NetworkMode", "none");
+	add_bool(hc, "ReadonlyRootfs", 1);
+	json_object_object_add(hc, "Tmpfs", spec_tmpfs(c, nobin));
+	spec_add_limits(hc, c);
+	spec_add_privileges(hc);
 	/* The runner is PID 1: it reaps zombies and cannot be killed from inside. */
-	json_object_object_add(hc, "Init", json_object_new_boolean(0));
+	add_bool(hc, "Init", 0);
 	json_object_object_add(hc, "OomScoreAdj", json_object_new_int(1000));
 	/* Output travels only through attach: nothing is logged to disk. */
-	json_object_object_add(log, "Type", json_object_new_string("none"));
+	add_string(log, "Type", "none");
 	json_object_object_add(hc, "LogConfig", log);
-	json_object_object_add(hc, "AutoRemove", json_object_new_boolean(1));
+	add_bool(hc, "AutoRemove", 1);
 	/* The OCI runtime the engine starts it with (registered there: dockerd --add-runtime). */
-	json_object_object_add(hc, "Runtime", json_object_new_string(c->runtime));
-	json_object_object_add(o, "HostConfig", hc);
+	add_string(hc, "Runtime", c->runtime);
+	return hc;
+}
 
+char *sandbox_container_spec(const struct config *c, bool nobin)
+{
+	json_object *o = spec_container(c, nobin);
+	char *out;
+
+	json_object_object_add(o, "HostConfig", spec_host_config(c, nobin));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return out;
@@ -203,76 +254,116 @@ static int get_member(json_object *o, const char *name, json_type type, json_obj
 	return json_object_object_get_ex(o, name, out) && json_object_is_type(*out, type) ? 0 : -1;
 }
 
-int sandbox_parse_verdict(const char *line, size_t len, const char *nonce, size_t output_cap, struct verdict *v,
+/* The members every verdict has: the request's nonce, correct, output (capped, made valid UTF-8), exit_code. */
+static int read_required(json_object *o, const char *nonce, size_t output_cap, struct verdict *v,
     char *err, size_t errlen)
 {
-	json_tokener *tok = json_tokener_new();
-	json_object *o = NULL, *m;
-	int rc = -1;
+	json_object *m;
+	const char *s;
+	size_t n;
 
-	memset(v, 0, sizeof(*v));
-	if (tok == NULL)
-		return -1;
-	o = json_tokener_parse_ex(tok, line, (int)len);
-	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		snprintf(err, errlen, "the runner's answer is not a JSON object");
-		goto out;
-	}
-	if (get_member(o, "error", json_type_string, &m) == 0) {
-		snprintf(err, errlen, "the runner refused the request: %.200s", json_object_get_string(m));
-		goto out;
-	}
 	if (get_member(o, "nonce", json_type_string, &m) < 0 || strcmp(json_object_get_string(m), nonce) != 0) {
 		snprintf(err, errlen, "the answer does not carry the request's nonce");
-		goto out;
+		return -1;
 	}
 	if (get_member(o, "correct", json_type_boolean, &m) < 0) {
 		snprintf(err, errlen, "the answer has no boolean 'correct'");
-		goto out;
+		return -1;
 	}
 	v->correct = json_object_get_boolean(m);
 	if (get_member(o, "output", json_type_string, &m) < 0) {
 		snprintf(err, errlen, "the answer has no string 'output'");
-		goto out;
+		return -1;
 	}
-	{
-		/* Untrusted: cap it and make sure it is valid UTF-8 whatever the runner did. */
-		size_t n = (size_t)json_object_get_string_len(m);
-		const char *s = json_object_get_string(m);
-
-		if (n > output_cap + 4)
-			n = utf8_clip(s, n, output_cap);
-		v->output = utf8_sanitize(s, n, &v->output_len);
-		if (v->output == NULL)
-			goto out;
+	/* Untrusted: cap it and make sure it is valid UTF-8 whatever the runner did. */
+	n = (size_t)json_object_get_string_len(m);
+	s = json_object_get_string(m);
+	if (n > output_cap + 4)
+		n = utf8_clip(s, n, output_cap);
+	v->output = utf8_sanitize(s, n, &v->output_len);
+	if (v->output == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	if (get_member(o, "exit_code", json_type_int, &m) < 0) {
 		snprintf(err, errlen, "the answer has no integer 'exit_code'");
-		goto out;
+		return -1;
 	}
 	v->exit_code = json_object_get_int(m);
-	if (json_object_object_get_ex(o, "message", &m) && json_object_is_type(m, json_type_string)) {
+	return 0;
+}
+
+static bool get_flag(json_object *o, const char *name)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(o, name, &m) && json_object_get_boolean(m);
+}
+
+/* The optional members: the message (only a wrong answer keeps one), the flags. */
+static void read_optional(json_object *o, struct verdict *v)
+{
+	json_object *m;
+
+	if (get_member(o, "message", json_type_string, &m) == 0) {
 		const char *s = json_object_get_string(m);
 		size_t n = utf8_clip(s, (size_t)json_object_get_string_len(m), 1024), outn;
 
 		v->message = utf8_sanitize(s, n, &outn);
 	}
-	v->timed_out = json_object_object_get_ex(o, "timed_out", &m) && json_object_get_boolean(m);
-	v->truncated = json_object_object_get_ex(o, "truncated", &m) && json_object_get_boolean(m);
-	v->transient = json_object_object_get_ex(o, "transient", &m) && json_object_get_boolean(m);
+	v->timed_out = get_flag(o, "timed_out");
+	v->truncated = get_flag(o, "truncated");
+	v->transient = get_flag(o, "transient");
 	if (v->correct) {
 		free(v->message);
 		v->message = NULL;
 	} else if (v->message == NULL) {
 		v->message = strdup("The output does not match.");
 	}
-	rc = 0;
-out:
-	if (rc < 0)
-		verdict_free(v);
-	json_object_put(o);
+}
+
+/* The answer as a JSON object, or NULL with a reason in err (a refusal carries the runner's own). */
+static json_object *parse_answer(const char *line, size_t len, char *err, size_t errlen)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o, *m;
+
+	if (tok == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, line, (int)len);
 	json_tokener_free(tok);
-	return rc;
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "the runner's answer is not a JSON object");
+		json_object_put(o);
+		return NULL;
+	}
+	if (get_member(o, "error", json_type_string, &m) == 0) {
+		snprintf(err, errlen, "the runner refused the request: %.200s", json_object_get_string(m));
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int sandbox_parse_verdict(const char *line, size_t len, const char *nonce, size_t output_cap, struct verdict *v,
+    char *err, size_t errlen)
+{
+	json_object *o;
+
+	memset(v, 0, sizeof(*v));
+	o = parse_answer(line, len, err, errlen);
+	if (o == NULL)
+		return -1;
+	if (read_required(o, nonce, output_cap, v, err, errlen) < 0) {
+		verdict_free(v);
+		json_object_put(o);
+		return -1;
+	}
+	read_optional(o, v);
+	json_object_put(o);
+	return 0;
 }
 
 void verdict_free(struct verdict *v)

@@ -182,6 +182,12 @@ static void set_message(struct compare_result *res, const char *fmt, ...)
 	res->message = strdup(buf);
 }
 
+static int out_of_memory(struct compare_result *res)
+{
+	set_message(res, "Out of memory while comparing the output.");
+	return -1;
+}
+
 /* Compile one pattern; whole: it must match a whole line. */
 static pcre2_code *compile(const char *pattern, bool whole, char *err, size_t errlen,
     const char *what)
@@ -306,63 +312,84 @@ static void judge_free(struct judge *j)
 	pcre2_match_context_free(j->mctx);
 }
 
-/* Compile what the expectation needs; fills res->message on failure. */
-static int judge_prepare(struct judge *j, struct compare_result *res)
+/* The re_sub pattern, applied to every output line before comparing. */
+static int prepare_re_sub(struct judge *j, struct compare_result *res)
+{
+	const struct expect *e = j->e;
+	char err[512];
+
+	if (e->re_sub_pattern == NULL)
+		return 0;
+	if (e->re_sub_replacement == NULL) {
+		set_message(res, "re_sub has a pattern but no replacement.");
+		return -1;
+	}
+	j->sub = compile(e->re_sub_pattern, false, err, sizeof(err), "The re_sub pattern");
+	if (j->sub == NULL) {
+		set_message(res, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* With regex, one compiled pattern per expected line. */
+static int compile_line_patterns(struct judge *j, struct compare_result *res)
 {
 	const struct expect *e = j->e;
 	char err[512], what[64];
 
-	j->md = pcre2_match_data_create(1, NULL);
-	j->mctx = pcre2_match_context_create(NULL);
-	if (j->md == NULL || j->mctx == NULL)
-		goto nomem;
-	pcre2_set_match_limit(j->mctx, MATCH_LIMIT);
-	pcre2_set_heap_limit(j->mctx, HEAP_LIMIT_KIB);
-	if (e->re_sub_pattern != NULL) {
-		if (e->re_sub_replacement == NULL) {
-			set_message(res, "re_sub has a pattern but no replacement.");
-			return -1;
-		}
-		j->sub = compile(e->re_sub_pattern, false, err, sizeof(err), "The re_sub pattern");
-		if (j->sub == NULL) {
+	if (!e->regex || e->n_lines == 0)
+		return 0;
+	j->pats = calloc(e->n_lines, sizeof(*j->pats));
+	if (j->pats == NULL)
+		return out_of_memory(res);
+	for (size_t i = 0; i < e->n_lines; i++) {
+		snprintf(what, sizeof(what), "Expected line %zu", i + 1);
+		j->pats[i] = compile(e->lines[i], true, err, sizeof(err), what);
+		if (j->pats[i] == NULL) {
 			set_message(res, "%s", err);
 			return -1;
 		}
 	}
-	if (e->regex && e->n_lines > 0) {
-		j->pats = calloc(e->n_lines, sizeof(*j->pats));
-		if (j->pats == NULL)
-			goto nomem;
-		for (size_t i = 0; i < e->n_lines; i++) {
-			snprintf(what, sizeof(what), "Expected line %zu", i + 1);
-			j->pats[i] = compile(e->lines[i], true, err, sizeof(err), what);
-			if (j->pats[i] == NULL) {
-				set_message(res, "%s", err);
-				return -1;
-			}
-		}
-	}
-	/* Expected lines: rule 3 applies unless they are patterns. */
-	if (e->n_lines > 0) {
-		j->want.v = calloc(e->n_lines, sizeof(*j->want.v));
-		if (j->want.v == NULL)
-			goto nomem;
-		for (size_t i = 0; i < e->n_lines; i++) {
-			size_t len = strlen(e->lines[i]);
+	return 0;
+}
 
-			if (!e->regex)
-				len = rstrip_len(e->lines[i], len);
-			j->want.v[i].s = dup_bytes(e->lines[i], len);
-			if (j->want.v[i].s == NULL)
-				goto nomem;
-			j->want.v[i].len = len;
-			j->want.n = i + 1;
-		}
+/* The expected lines as byte strings; rule 3 (trailing blanks) applies unless they are patterns. */
+static int copy_expected_lines(struct judge *j, struct compare_result *res)
+{
+	const struct expect *e = j->e;
+
+	if (e->n_lines == 0)
+		return 0;
+	j->want.v = calloc(e->n_lines, sizeof(*j->want.v));
+	if (j->want.v == NULL)
+		return out_of_memory(res);
+	for (size_t i = 0; i < e->n_lines; i++) {
+		size_t len = strlen(e->lines[i]);
+
+		if (!e->regex)
+			len = rstrip_len(e->lines[i], len);
+		j->want.v[i].s = dup_bytes(e->lines[i], len);
+		if (j->want.v[i].s == NULL)
+			return out_of_memory(res);
+		j->want.v[i].len = len;
+		j->want.n = i + 1;
 	}
 	return 0;
-nomem:
-	set_message(res, "Out of memory while comparing the output.");
-	return -1;
+}
+
+/* Compile what the expectation needs; fills res->message on failure. */
+static int judge_prepare(struct judge *j, struct compare_result *res)
+{
+	j->md = pcre2_match_data_create(1, NULL);
+	j->mctx = pcre2_match_context_create(NULL);
+	if (j->md == NULL || j->mctx == NULL)
+		return out_of_memory(res);
+	pcre2_set_match_limit(j->mctx, MATCH_LIMIT);
+	pcre2_set_heap_limit(j->mctx, HEAP_LIMIT_KIB);
+	if (prepare_re_sub(j, res) < 0 || compile_line_patterns(j, res) < 0)
+		return -1;
+	return copy_expected_lines(j, res);
 }
 
 /* 1 when re matches s[0..len), 0 when not (or past the limits), -1 when out of memory. */
@@ -539,6 +566,50 @@ static bool augment(size_t u, size_t n, const unsigned char *adj, size_t *line_o
 	return false;
 }
 
+/* adj[i * n + p]: does output line i match pattern p? Returns 0, or -1 (res->message may say why). */
+static int agreement_table(const struct judge *j, size_t n, unsigned char *adj)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t p = 0; p < n; p++) {
+			int m = re_match(j, j->pats[p], &j->got.v[i]);
+
+			if (m < 0)
+				return -1;
+			adj[i * n + p] = (unsigned char)m;
+		}
+	return 0;
+}
+
+/*
+ * Match every output line to a pattern of its own (line_of_pat[p]: the line pattern p took).
+ * Counts the lines left without one in *unmatched; returns the first of them, or SIZE_MAX.
+ */
+static size_t assign_lines(size_t n, const unsigned char *adj, size_t *line_of_pat, unsigned char *seen,
+    size_t *unmatched)
+{
+	size_t first = SIZE_MAX;
+
+	for (size_t p = 0; p < n; p++)
+		line_of_pat[p] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		memset(seen, 0, n);
+		if (!augment(i, n, adj, line_of_pat, seen)) {
+			(*unmatched)++;
+			if (first == SIZE_MAX)
+				first = i;
+		}
+	}
+	return first;
+}
+
+static size_t first_free_pattern(size_t n, const size_t *line_of_pat)
+{
+	for (size_t p = 0; p < n; p++)
+		if (line_of_pat[p] == SIZE_MAX)
+			return p;
+	return SIZE_MAX;
+}
+
 /*
  * Rule 5 with regex: each output line must match a different pattern (a
  * perfect matching; greedy assignment would fail on overlapping patterns).
@@ -546,7 +617,7 @@ static bool augment(size_t u, size_t n, const unsigned char *adj, size_t *line_o
  */
 static int match_unordered(const struct judge *j, struct compare_result *res, size_t *unmatched)
 {
-	size_t n = j->got.n, unmatched_line = SIZE_MAX, unmatched_pat = SIZE_MAX;
+	size_t n = j->got.n, unmatched_line;
 	unsigned char *adj = NULL, *seen = NULL;
 	size_t *line_of_pat = NULL;
 	int rc = -1;
@@ -560,44 +631,15 @@ static int match_unordered(const struct judge *j, struct compare_result *res, si
 	adj = calloc(n * n, 1);
 	seen = calloc(n, 1);
 	line_of_pat = malloc(n * sizeof(*line_of_pat));
-	if (adj == NULL || seen == NULL || line_of_pat == NULL)
-		goto nomem;
-	for (size_t i = 0; i < n; i++) {
-		for (size_t p = 0; p < n; p++) {
-			int m = re_match(j, j->pats[p], &j->got.v[i]);
-
-			if (m < 0)
-				goto nomem;
-			adj[i * n + p] = (unsigned char)m;
-		}
+	if (adj != NULL && seen != NULL && line_of_pat != NULL && agreement_table(j, n, adj) == 0) {
+		unmatched_line = assign_lines(n, adj, line_of_pat, seen, unmatched);
+		if (unmatched_line == SIZE_MAX)
+			rc = 1;
+		else if (note_diff(j, res, unmatched_line, unmatched_line, first_free_pattern(n, line_of_pat)) == 0)
+			rc = 0;
 	}
-	for (size_t p = 0; p < n; p++)
-		line_of_pat[p] = SIZE_MAX;
-	for (size_t i = 0; i < n; i++) {
-		memset(seen, 0, n);
-		if (!augment(i, n, adj, line_of_pat, seen)) {
-			(*unmatched)++;
-			if (unmatched_line == SIZE_MAX)
-				unmatched_line = i;
-		}
-	}
-	if (unmatched_line == SIZE_MAX) {
-		rc = 1;
-		goto out;
-	}
-	for (size_t p = 0; p < n; p++) {
-		if (line_of_pat[p] == SIZE_MAX && unmatched_pat == SIZE_MAX)
-			unmatched_pat = p;
-	}
-	rc = note_diff(j, res, unmatched_line, unmatched_line, unmatched_pat) < 0 ? -1 : 0;
-	if (rc < 0)
-		goto nomem;
-	goto out;
-nomem:
-	if (res->message == NULL)
-		set_message(res, "Out of memory while comparing the output.");
-	rc = -1;
-out:
+	if (rc < 0 && res->message == NULL)
+		out_of_memory(res);
 	free(adj);
 	free(seen);
 	free(line_of_pat);
@@ -700,7 +742,7 @@ static int judge_lines(struct judge *j, struct compare_result *res)
 		m = match_ordered(j, res);
 	if (m < 0) {
 		if (res->message == NULL)
-			set_message(res, "Out of memory while comparing the output.");
+			out_of_memory(res);
 		return -1;
 	}
 	res->match = m == 1;
@@ -770,7 +812,7 @@ int compare_output(const struct expect *e, const char *out, size_t len, struct c
 	if (judge_prepare(&j, res) < 0)
 		goto out;
 	if (split_output(out, len, &j.got) < 0) {
-		set_message(res, "Out of memory while comparing the output.");
+		out_of_memory(res);
 		goto out;
 	}
 	if (j.sub != NULL && apply_re_sub(&j, res) < 0)

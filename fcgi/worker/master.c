@@ -282,6 +282,41 @@ static bool pool_settings_same(const struct config *a, const struct config *b)
 	return same;
 }
 
+/* The sockets stay where they are: the new config takes the running one's paths. */
+static int keep_socket_paths(const struct config *running, struct config *cfg)
+{
+	if (strcmp(cfg->socket, running->socket) != 0 || strcmp(cfg->pool_socket, running->pool_socket) != 0)
+		lwarn("socket paths do not change on reload: restart to move them");
+	free(cfg->socket);
+	cfg->socket = strdup(running->socket);
+	free(cfg->pool_socket);
+	cfg->pool_socket = strdup(running->pool_socket);
+	if (cfg->socket == NULL || cfg->pool_socket == NULL) {
+		lerr("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Retire the current generation (the first old_count children), then start the new one; the
+ * old finish what they hold. The pool keeper is replaced only when a setting it uses changed:
+ * a new one starts with no warm container, so requests wait for cold starts for a moment.
+ */
+static void roll_children(struct master *m, size_t old_count, bool keep_pool)
+{
+	for (size_t i = 0; i < old_count; i++)
+		if (children[i].pid > 0 && !(keep_pool && children[i].kind == CHILD_POOL))
+			children[i].retiring = true;
+	if (!keep_pool)
+		spawn(m, CHILD_POOL, 0);
+	for (int i = 0; i < m->cfg.workers; i++)
+		spawn(m, CHILD_WORKER, i);
+	for (size_t i = 0; i < old_count; i++)
+		if (children[i].pid > 0 && children[i].retiring)
+			kill(children[i].pid, SIGTERM);
+}
+
 static void reload(struct master *m)
 {
 	struct config cfg;
@@ -294,33 +329,18 @@ static void reload(struct master *m)
 		lerr("reload failed: keeping the running config and challenges");
 		return;
 	}
-	if (strcmp(cfg.socket, m->cfg.socket) != 0 || strcmp(cfg.pool_socket, m->cfg.pool_socket) != 0)
-		lwarn("socket paths do not change on reload: restart to move them");
-	free(cfg.socket);
-	cfg.socket = strdup(m->cfg.socket);
-	free(cfg.pool_socket);
-	cfg.pool_socket = strdup(m->cfg.pool_socket);
+	if (keep_socket_paths(&m->cfg, &cfg) < 0) {
+		lerr("reload failed: keeping the running config and challenges");
+		config_free(&cfg);
+		catalogue_free(&cat);
+		return;
+	}
 	keep_pool = pool_settings_same(&m->cfg, &cfg);
 	config_free(&m->cfg);
 	catalogue_free(&m->cat);
 	m->cfg = cfg;
 	m->cat = cat;
-
-	/*
-	 * Retire the current generation, then start the new one; the old finish what they hold.
-	 * The pool keeper is replaced only when a setting it uses changed: a new one starts with
-	 * no warm container, so requests wait for cold starts for a moment.
-	 */
-	for (size_t i = 0; i < old_count; i++)
-		if (children[i].pid > 0 && !(keep_pool && children[i].kind == CHILD_POOL))
-			children[i].retiring = true;
-	if (!keep_pool)
-		spawn(m, CHILD_POOL, 0);
-	for (int i = 0; i < m->cfg.workers; i++)
-		spawn(m, CHILD_WORKER, i);
-	for (size_t i = 0; i < old_count; i++)
-		if (children[i].pid > 0 && children[i].retiring)
-			kill(children[i].pid, SIGTERM);
+	roll_children(m, old_count, keep_pool);
 	if (metrics)
 		metrics_add(&metrics->reloads, 1);
 	linfo("reloaded: %zu challenges, %d workers, %s pool keeper", m->cat.n, m->cfg.workers,
@@ -359,7 +379,11 @@ static int write_pid_file(const char *path)
 		return -1;
 	}
 	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f);
+	if (ferror(f) | fclose(f)) {
+		lerr("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -371,101 +395,137 @@ static void usage(FILE *f)
 	    "  -t         check the config and the challenges, then exit\n", f);
 }
 
-int master_main(int argc, char **argv)
+/*
+ * Read the command line into m. Returns true to go on; false with *status the exit status
+ * (0 after -h, 2 on a usage error, 1 when out of memory).
+ */
+static bool parse_args(struct master *m, int argc, char **argv, bool *test_only, int *status)
 {
-	struct master m;
-	struct sigaction sa;
-	sigset_t block, none;
-	bool test_only = false;
-	int opt, status = 0;
+	int opt;
 
-	memset(&m, 0, sizeof(m));
-	m.fcgi_fd = m.pool_fd = -1;
-	m.overrides = calloc((size_t)argc + 1, sizeof(char *));
-	log_init("master", LOG_INFO);
+	m->overrides = calloc((size_t)argc + 1, sizeof(char *));
+	if (m->overrides == NULL) {
+		lerr("out of memory");
+		*status = 1;
+		return false;
+	}
 	while ((opt = getopt(argc, argv, "c:o:p:th")) != -1) {
 		switch (opt) {
-		case 'c': m.config_path = optarg; break;
-		case 'o': m.overrides[m.n_overrides++] = optarg; break;
-		case 'p': m.pid_file = optarg; break;
-		case 't': test_only = true; break;
-		case 'h': usage(stdout); free(m.overrides); return 0;
-		default: usage(stderr); free(m.overrides); return 2;
+		case 'c': m->config_path = optarg; break;
+		case 'o': m->overrides[m->n_overrides++] = optarg; break;
+		case 'p': m->pid_file = optarg; break;
+		case 't': *test_only = true; break;
+		case 'h': usage(stdout); *status = 0; return false;
+		default: usage(stderr); *status = 2; return false;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		free(m.overrides);
-		return 2;
+		*status = 2;
+		return false;
 	}
-	if (load_all(&m, &m.cfg, &m.cat) < 0) {
-		free(m.overrides);
-		return 1;
-	}
-	if (test_only) {
-		printf("config ok: %zu challenges, %zu engine(s), %d workers\n", m.cat.n, m.cfg.n_engines, m.cfg.workers);
-		goto done;
-	}
+	return true;
+}
+
+/* What every child shares: libcurl, the shared mappings, the two listening sockets, the pid file. */
+static int open_shared(struct master *m)
+{
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || metrics_init() < 0 || local_limits_init() < 0 ||
 	    inflight_init(INFLIGHT_RECORDS) < 0) {
 		lerr("cannot initialise libcurl, the shared metrics or the local rate limits");
-		status = 1;
-		goto done;
+		return -1;
 	}
-	m.fcgi_fd = open_fcgi_socket(&m.cfg);
-	m.pool_fd = pool_listen(m.cfg.pool_socket);
-	if (m.fcgi_fd < 0 || m.pool_fd < 0 || (m.pid_file && write_pid_file(m.pid_file) < 0)) {
-		status = 1;
-		goto done;
-	}
+	m->fcgi_fd = open_fcgi_socket(&m->cfg);
+	m->pool_fd = pool_listen(m->cfg.pool_socket);
+	if (m->fcgi_fd < 0 || m->pool_fd < 0 || (m->pid_file && write_pid_file(m->pid_file) < 0))
+		return -1;
+	return 0;
+}
 
-	/* Signals are blocked except while the loop sleeps in sigsuspend. */
+/* Signals are blocked except while the loop sleeps in sigsuspend; the handlers only set flags. */
+static void install_signal_handlers(void)
+{
+	static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	struct sigaction sa;
+	sigset_t block;
+
 	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGCHLD);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&block, handled[i]);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaction(handled[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	linfo("listening on %s: %zu challenges, %d workers, %zu engine(s), image %s", m.cfg.socket, m.cat.n,
-	    m.cfg.workers, m.cfg.n_engines, m.cfg.image);
-	spawn(&m, CHILD_POOL, 0);
-	for (int i = 0; i < m.cfg.workers; i++)
-		spawn(&m, CHILD_WORKER, i);
+/* Start the children, then act on the signals until told to stop; stop them all. */
+static void serve(struct master *m)
+{
+	sigset_t none;
 
+	install_signal_handlers();
+	linfo("listening on %s: %zu challenges, %d workers, %zu engine(s), image %s", m->cfg.socket, m->cat.n,
+	    m->cfg.workers, m->cfg.n_engines, m->cfg.image);
+	spawn(m, CHILD_POOL, 0);
+	for (int i = 0; i < m->cfg.workers; i++)
+		spawn(m, CHILD_WORKER, i);
 	sigemptyset(&none);
 	while (!got_term) {
 		sigsuspend(&none);
 		if (got_chld) {
 			got_chld = 0;
-			reap(&m, true);
+			reap(m, true);
 		}
 		if (got_hup) {
 			got_hup = 0;
-			reload(&m);
+			reload(m);
 		}
 	}
-	stop_all(&m);
-	unlink(m.cfg.socket);
-	unlink(m.cfg.pool_socket);
-	if (m.pid_file)
-		unlink(m.pid_file);
+	stop_all(m);
+	unlink(m->cfg.socket);
+	unlink(m->cfg.pool_socket);
+	if (m->pid_file)
+		unlink(m->pid_file);
 	linfo("stopped");
-done:
-	if (m.fcgi_fd >= 0)
-		close(m.fcgi_fd);
-	if (m.pool_fd >= 0)
-		close(m.pool_fd);
-	catalogue_free(&m.cat);
-	config_free(&m.cfg);
-	free(m.overrides);
+}
+
+static void master_free(struct master *m)
+{
+	if (m->fcgi_fd >= 0)
+		close(m->fcgi_fd);
+	if (m->pool_fd >= 0)
+		close(m->pool_fd);
+	catalogue_free(&m->cat);
+	config_free(&m->cfg);
+	free(m->overrides);
+}
+
+int master_main(int argc, char **argv)
+{
+	struct master m;
+	bool test_only = false;
+	int status = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.fcgi_fd = m.pool_fd = -1;
+	log_init("master", LOG_INFO);
+	if (!parse_args(&m, argc, argv, &test_only, &status)) {
+		free(m.overrides);
+		return status;
+	}
+	if (load_all(&m, &m.cfg, &m.cat) < 0) {
+		free(m.overrides);
+		return 1;
+	}
+	if (test_only)
+		printf("config ok: %zu challenges, %zu engine(s), %d workers\n", m.cat.n, m.cfg.n_engines, m.cfg.workers);
+	else if (open_shared(&m) < 0)
+		status = 1;
+	else
+		serve(&m);
+	master_free(&m);
 	curl_global_cleanup();
 	return status;
 }

@@ -1,6 +1,8 @@
 /*
  * metrics.c: shared counters and their Prometheus rendering (see metrics.h).
  */
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -94,12 +96,38 @@ static int64_t rdg(const int64_t *p)
 
 #define HELP(sb, name, type, help) sb_addf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type)
 
-int metrics_render(struct strbuf *sb, const struct config *c)
-{
-	const struct metrics *m = metrics;
+/* A series with one line per engine, read from struct engine_metrics. */
+struct engine_series {
+	const char *name;
+	bool gauge;		/* an int64_t gauge, else a uint64_t counter */
+	const char *help;
+	size_t offset;
+};
 
-	if (m == NULL)
-		return -1;
+#define EM(field) offsetof(struct engine_metrics, field)
+static const struct engine_series engine_series[] = {
+	{ "cmdarena_engine_up", true, "1 when the engine answers /_ping.", EM(healthy) },
+	{ "cmdarena_pool_idle", true, "Started containers waiting for a request.", EM(idle) },
+	{ "cmdarena_pool_creating", true, "Containers being created and started.", EM(creating) },
+	{ "cmdarena_pool_claimed", true, "Containers handed to a request and not yet released.", EM(claimed) },
+	{ "cmdarena_pool_refills_total", false, "Containers created and started for the pool.", EM(created) },
+	{ "cmdarena_pool_takes_total", false, "Containers handed to requests.", EM(takes) },
+	{ "cmdarena_pool_create_failures_total", false, "Failed creations or starts.", EM(create_failures) },
+	{ "cmdarena_containers_removed_total", false, "Containers removed after use or when idle too long.", EM(removed) },
+	{ "cmdarena_containers_reaped_total", false, "Orphaned containers removed by the reaper.", EM(reaped) },
+	{ "cmdarena_engine_errors_total", false, "Engine calls that failed.", EM(errors) },
+};
+#undef EM
+
+static void render_counter(struct strbuf *sb, const char *name, const char *help, uint64_t v)
+{
+	HELP(sb, name, "counter", help);
+	sb_addf(sb, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* Requests by endpoint and outcome (only the pairs seen), verdicts by layer. */
+static void render_requests(struct strbuf *sb, const struct metrics *m)
+{
 	HELP(sb, "cmdarena_requests_total", "counter", "Requests answered by the workers, by endpoint and outcome.");
 	for (int e = 0; e < N_ENDPOINTS; e++)
 		for (int o = 0; o < N_OUTCOMES; o++)
@@ -110,8 +138,12 @@ int metrics_render(struct strbuf *sb, const struct config *c)
 	    "Verdicts by the layer that produced them behind nginx (redis hit, waited for an identical run, executed).");
 	for (int l = 1; l < N_LAYERS; l++)
 		sb_addf(sb, "cmdarena_verdicts_total{layer=\"%s\"} %llu\n", layer_names[l], (unsigned long long)rd(&m->layer[l]));
-	HELP(sb, "cmdarena_executions_total", "counter", "Commands run in a sandbox container.");
-	sb_addf(sb, "cmdarena_executions_total %llu\n", (unsigned long long)rd(&m->executions));
+}
+
+/* The executions and the histogram of their durations. */
+static void render_executions(struct strbuf *sb, const struct metrics *m)
+{
+	render_counter(sb, "cmdarena_executions_total", "Commands run in a sandbox container.", rd(&m->executions));
 	HELP(sb, "cmdarena_execution_seconds", "histogram", "Time from taking a container to holding its verdict.");
 	for (int i = 0; i < EXEC_BUCKETS; i++)
 		sb_addf(sb, "cmdarena_execution_seconds_bucket{le=\"%g\"} %llu\n", exec_bounds_ms[i] / 1000.0,
@@ -119,48 +151,58 @@ int metrics_render(struct strbuf *sb, const struct config *c)
 	sb_addf(sb, "cmdarena_execution_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)rd(&m->exec_count));
 	sb_addf(sb, "cmdarena_execution_seconds_sum %.6f\n", rd(&m->exec_sum_us) / 1e6);
 	sb_addf(sb, "cmdarena_execution_seconds_count %llu\n", (unsigned long long)rd(&m->exec_count));
-	HELP(sb, "cmdarena_redis_errors_total", "counter", "Redis commands that failed (the request went on without the cache).");
-	sb_addf(sb, "cmdarena_redis_errors_total %llu\n", (unsigned long long)rd(&m->redis_errors));
+}
+
+/* Redis's health, the rate limits and the per-client limits. */
+static void render_redis_and_limits(struct strbuf *sb, const struct metrics *m)
+{
+	render_counter(sb, "cmdarena_redis_errors_total",
+	    "Redis commands that failed (the request went on without the cache).", rd(&m->redis_errors));
 	HELP(sb, "cmdarena_redis_up", "gauge", "0 while the workers see Redis down.");
 	sb_addf(sb, "cmdarena_redis_up %d\n", rdg(&m->redis_down) ? 0 : 1);
 	HELP(sb, "cmdarena_solutions_redis_up", "gauge", "0 while the workers see the solutions' Redis down.");
 	sb_addf(sb, "cmdarena_solutions_redis_up %d\n", rdg(&m->solutions_redis_down) ? 0 : 1);
-	HELP(sb, "cmdarena_rate_limited_total", "counter", "Executions refused by the per-client rate limit.");
-	sb_addf(sb, "cmdarena_rate_limited_total %llu\n", (unsigned long long)rd(&m->rate_limited));
+	render_counter(sb, "cmdarena_rate_limited_total", "Executions refused by the per-client rate limit.",
+	    rd(&m->rate_limited));
 	HELP(sb, "cmdarena_client_inflight_refused_total", "counter",
 	    "Requests refused because their client had too many executions or waits in flight.");
 	sb_addf(sb, "cmdarena_client_inflight_refused_total{kind=\"execution\"} %llu\n", (unsigned long long)rd(&m->inflight_refused[0]));
 	sb_addf(sb, "cmdarena_client_inflight_refused_total{kind=\"wait\"} %llu\n", (unsigned long long)rd(&m->inflight_refused[1]));
-	HELP(sb, "cmdarena_rate_limit_local_total", "counter", "Rate-limit charges decided by this node's own buckets (Redis could not).");
-	sb_addf(sb, "cmdarena_rate_limit_local_total %llu\n", (unsigned long long)rd(&m->rate_limit_local));
-	HELP(sb, "cmdarena_pool_waits_total", "counter", "Requests that found no idle container and waited for one.");
-	sb_addf(sb, "cmdarena_pool_waits_total %llu\n", (unsigned long long)rd(&m->pool_waits));
-	HELP(sb, "cmdarena_pool_wait_timeouts_total", "counter", "Requests that waited for a container in vain.");
-	sb_addf(sb, "cmdarena_pool_wait_timeouts_total %llu\n", (unsigned long long)rd(&m->pool_timeouts));
+	render_counter(sb, "cmdarena_rate_limit_local_total",
+	    "Rate-limit charges decided by this node's own buckets (Redis could not).", rd(&m->rate_limit_local));
+}
+
+/* The pool's waits, the workers alive and replaced, the reloads. */
+static void render_processes(struct strbuf *sb, const struct metrics *m)
+{
+	render_counter(sb, "cmdarena_pool_waits_total", "Requests that found no idle container and waited for one.",
+	    rd(&m->pool_waits));
+	render_counter(sb, "cmdarena_pool_wait_timeouts_total", "Requests that waited for a container in vain.",
+	    rd(&m->pool_timeouts));
 	HELP(sb, "cmdarena_workers_alive", "gauge", "FastCGI workers running.");
 	sb_addf(sb, "cmdarena_workers_alive %lld\n", (long long)rdg(&m->workers_alive));
-	HELP(sb, "cmdarena_workers_respawned_total", "counter", "Workers the master replaced after they died.");
-	sb_addf(sb, "cmdarena_workers_respawned_total %llu\n", (unsigned long long)rd(&m->workers_respawned));
-	HELP(sb, "cmdarena_reloads_total", "counter", "SIGHUP reloads done.");
-	sb_addf(sb, "cmdarena_reloads_total %llu\n", (unsigned long long)rd(&m->reloads));
+	render_counter(sb, "cmdarena_workers_respawned_total", "Workers the master replaced after they died.",
+	    rd(&m->workers_respawned));
+	render_counter(sb, "cmdarena_reloads_total", "SIGHUP reloads done.", rd(&m->reloads));
+}
 
-#define ENGINE_SERIES(name, type, help, field, fmt, cast) \
-	do { \
-		HELP(sb, name, type, help); \
-		for (size_t i = 0; i < c->n_engines; i++) \
-			sb_addf(sb, name "{engine=\"%zu\"} " fmt "\n", i, (cast)m->engine[i].field); \
-	} while (0)
-	ENGINE_SERIES("cmdarena_engine_up", "gauge", "1 when the engine answers /_ping.", healthy, "%lld", long long);
-	ENGINE_SERIES("cmdarena_pool_idle", "gauge", "Started containers waiting for a request.", idle, "%lld", long long);
-	ENGINE_SERIES("cmdarena_pool_creating", "gauge", "Containers being created and started.", creating, "%lld", long long);
-	ENGINE_SERIES("cmdarena_pool_claimed", "gauge", "Containers handed to a request and not yet released.", claimed, "%lld", long long);
-	ENGINE_SERIES("cmdarena_pool_refills_total", "counter", "Containers created and started for the pool.", created, "%llu", unsigned long long);
-	ENGINE_SERIES("cmdarena_pool_takes_total", "counter", "Containers handed to requests.", takes, "%llu", unsigned long long);
-	ENGINE_SERIES("cmdarena_pool_create_failures_total", "counter", "Failed creations or starts.", create_failures, "%llu", unsigned long long);
-	ENGINE_SERIES("cmdarena_containers_removed_total", "counter", "Containers removed after use or when idle too long.", removed, "%llu", unsigned long long);
-	ENGINE_SERIES("cmdarena_containers_reaped_total", "counter", "Orphaned containers removed by the reaper.", reaped, "%llu", unsigned long long);
-	ENGINE_SERIES("cmdarena_engine_errors_total", "counter", "Engine calls that failed.", errors, "%llu", unsigned long long);
-#undef ENGINE_SERIES
+/* One line per engine for every engine series, then the engines' URLs. */
+static void render_engines(struct strbuf *sb, const struct metrics *m, const struct config *c)
+{
+	for (size_t s = 0; s < sizeof(engine_series) / sizeof(engine_series[0]); s++) {
+		const struct engine_series *es = &engine_series[s];
+
+		HELP(sb, es->name, es->gauge ? "gauge" : "counter", es->help);
+		for (size_t i = 0; i < c->n_engines; i++) {
+			const char *field = (const char *)&m->engine[i] + es->offset;
+
+			if (es->gauge)
+				sb_addf(sb, "%s{engine=\"%zu\"} %lld\n", es->name, i, (long long)*(const int64_t *)field);
+			else
+				sb_addf(sb, "%s{engine=\"%zu\"} %llu\n", es->name, i,
+				    (unsigned long long)*(const uint64_t *)field);
+		}
+	}
 	HELP(sb, "cmdarena_engine_info", "gauge", "The configured engines: index and URL.");
 	for (size_t i = 0; i < c->n_engines; i++) {
 		sb_addf(sb, "cmdarena_engine_info{engine=\"%zu\",url=\"", i);
@@ -169,5 +211,18 @@ int metrics_render(struct strbuf *sb, const struct config *c)
 			sb_addf(sb, "%s%c", *p == '\\' || *p == '"' || *p == '\n' ? "\\" : "", *p == '\n' ? 'n' : *p);
 		sb_addf(sb, "\"} 1\n");
 	}
+}
+
+int metrics_render(struct strbuf *sb, const struct config *c)
+{
+	const struct metrics *m = metrics;
+
+	if (m == NULL)
+		return -1;
+	render_requests(sb, m);
+	render_executions(sb, m);
+	render_redis_and_limits(sb, m);
+	render_processes(sb, m);
+	render_engines(sb, m, c);
 	return 0;
 }
