@@ -123,6 +123,8 @@ sub new {
     }, $class;
     $self->{http} = HTTP::Tiny->new(timeout => 30, max_redirect => 0, keep_alive => 0);
     $self->start_guardian;
+    diag "CMDARENA_KEEP: this stack's directory stays: $self->{dir} (conf/stack start DIR runs it again)"
+        if $ENV{CMDARENA_KEEP};
     $self->stack('start', $self->launcher_options);
     return $self;
 }
