@@ -180,9 +180,7 @@ my $first = $s->r(slug => 'hello_world', ver => 2, cmd => $salted_cmd);
 is($first->{headers}{'x-cmdarena-layer'}, 'executed', 'a new command runs');
 is($s->r(slug => 'hello_world', ver => 2, cmd => $salted_cmd)->{headers}{'x-cache-status'}, 'HIT', '...then is an nginx hit');
 write_conf("cache_salt = three\nmemory = 64m\n");
-$s->{conf}{cache_salt} = 'three';    # what the harness writes into nginx.conf's @CACHE_SALT@
-$s->write_nginx_conf;
-$s->reload_nginx;
+$s->reload_nginx;    # renders nginx.conf again: its @CACHE_SALT@ is the config file's, three
 hup_and_wait('reload with cache_salt = three', $gen5, 1);
 my $after;
 for (1 .. 50) {    # nginx's new workers take over in a moment

@@ -86,6 +86,20 @@ sub answers {
         'http://docker/_ping') == 0;
 }
 
+# Start a program in a session of its own, stdin from /dev/null, stdout and stderr appended to $log.
+sub spawn_detached {
+    my ($log, @cmd) = @_;
+    my $pid = fork // croak "fork: $!";
+    if ($pid == 0) {
+        open(STDIN, '<', '/dev/null');
+        open(STDOUT, '>>', $log);
+        open(STDERR, '>&', \*STDOUT);
+        POSIX::setsid();
+        exec @cmd or POSIX::_exit(127);
+    }
+    return $pid;
+}
+
 sub start {
     my ($self) = @_;
     my $d = $self->{dir};
@@ -95,7 +109,7 @@ sub start {
     push @cmd, map { ('--add-runtime', "$_=$self->{runtimes}{$_}") } sort keys %{ $self->{runtimes} };
     push @cmd, '-H', "tcp://127.0.0.1:$self->{port}", '--tlsverify', '--tlscacert', "$d/tls/ca.pem",
         '--tlscert', "$d/tls/server-cert.pem", '--tlskey', "$d/tls/server-key.pem" if $self->{tls};
-    my $pid = Cmdarena::Stack::spawn_detached("$d/dockerd.log", @cmd);
+    my $pid = spawn_detached("$d/dockerd.log", @cmd);
     $self->{pid} = $pid;
     # For the guardian: the dockerd running now (its pid changes with each start).
     if (open(my $fh, '>', "$d/harness-dockerd.pid")) {

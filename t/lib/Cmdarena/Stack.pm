@@ -1,9 +1,11 @@
 package Cmdarena::Stack;
 
 # A real cmdarena stack for one test file: redis-server, cmdarena-fcgi (master, pool keeper,
-# workers) and nginx, each started here on its own socket or free port in a temp dir, against
-# the real Docker engine and the real sandbox image. Nothing is mocked: a component that cannot
-# start makes the test die (fail), never skip.
+# workers) and nginx, on their own sockets and a free port in a temp dir, against the real Docker
+# engine and the real sandbox image. conf/stack (the launcher ./arena uses too) starts, waits for
+# and stops them; this file adds what only tests need: the temp dir and free port, the test's
+# defaults, a guardian, HTTP and Redis helpers. Nothing is mocked: a component that cannot start
+# makes the test die (fail), never skip.
 #
 #   my $s = Cmdarena::Stack->new(workers => 2, conf => { pool_size => 2 });
 #   my $res = $s->r(slug => 'hello_world', ver => 1, cmd => 'echo hello world');
@@ -16,7 +18,7 @@ use warnings;
 use Carp qw(croak);
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use File::Path qw(make_path remove_tree);
+use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
@@ -118,18 +120,48 @@ sub new {
         limit_exempt => $opt{limit_exempt} // '"127.0.0.1" "";',
         redis_maxmemory => $opt{redis_maxmemory} // '64mb',
         solutions_instance => $opt{solutions_instance},
-        pids    => {},
     }, $class;
     $self->{http} = HTTP::Tiny->new(timeout => 30, max_redirect => 0, keep_alive => 0);
-    make_path(map { "$self->{dir}/$_" } qw(run log redis redis-solutions nginx/cache nginx/client_body nginx/fastcgi_temp
-        nginx/proxy_temp nginx/uwsgi_temp nginx/scgi_temp));
     $self->start_guardian;
-    $self->start_redis;
-    $self->start_solutions_redis if $self->{solutions_instance};
-    $self->start_fcgi;
-    $self->start_nginx;
-    $self->wait_ready;
+    diag "CMDARENA_KEEP: this stack's directory stays: $self->{dir} (conf/stack start DIR runs it again)"
+        if $ENV{CMDARENA_KEEP};
+    $self->stack('start', $self->launcher_options);
     return $self;
+}
+
+# conf/stack's options for this stack: the launcher adds the paths in the temp dir.
+sub launcher_options {
+    my ($self) = @_;
+    my %o = (challenges => $self->{challenges}, image => $self->{image}, engine => engine(), node_id => $self->{node},
+        workers => $self->{workers}, %{ $self->{conf} });
+    my @engines = ref $o{engine} ? @{ delete $o{engine} } : (delete $o{engine});
+    return ('--port', $self->{port}, '--build', $self->{build}, '--config', $self->{config_file},
+        (map { ('--wrap', $_) } @{ $self->{fcgi_wrap} }), '--limit-exempt', $self->{limit_exempt},
+        '--nginx-user', scalar(getpwuid($<)), '--redis-maxmemory', $self->{redis_maxmemory},
+        $self->{solutions_instance} ? '--solutions' : '--no-solutions',
+        (map { ('-o', "engine=$_") } @engines), map { ('-o', "$_=$o{$_}") } sort keys %o);
+}
+
+# conf/stack COMMAND DIR ARGS: its output is a note, its warnings a diag; it failing makes the
+# test die with what it said. QUIET (for clean-ups): nothing shown, nothing dies.
+sub stack {
+    my ($self, $command, @args) = @_;
+    $self->run_launcher(0, $command, @args);
+}
+
+sub run_launcher {
+    my ($self, $quiet, $command, @args) = @_;
+    my $pid = open(my $fh, '-|') // croak "fork: $!";
+    if ($pid == 0) {
+        open(STDERR, '>&', \*STDOUT);
+        exec("$ROOT/conf/stack", $command, $self->{dir}, @args) or POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$fh> } // '';
+    my $ok = close $fh;
+    return $ok if $quiet;
+    croak "conf/stack $command failed:\n$out" unless $ok;
+    for (split /\n/, $out) { /^stack: / ? diag($_) : note($_) }
+    return 1;
 }
 
 # A test killed by a signal still stops its stack: TERM and INT end the test normally (so stop()
@@ -162,18 +194,10 @@ sub start_guardian {
     $self->{guardian} = guardian(sub { $self->guardian_cleanup });
 }
 
-# The test is gone: stop what it started (pids recorded by spawn_logged), nginx first.
+# The test is gone: stop what it started (conf/stack stops by the pids it recorded).
 sub guardian_cleanup {
     my ($self) = @_;
-    for my $name (qw(nginx fcgi redis redis-solutions)) {
-        my $file = "$self->{dir}/run/harness-$name.pid";
-        open(my $fh, '<', $file) or next;
-        my ($p, $exe) = split ' ', (<$fh> // '');
-        next unless $p && readlink("/proc/$p/exe") && readlink("/proc/$p/exe") eq $exe;
-        kill 'TERM', $p;
-        for (1 .. 600) { last unless kill(0, $p); sleep 0.05 }
-        kill 'KILL', $p if kill(0, $p);
-    }
+    $self->run_launcher(1, 'stop');
     File::Path::remove_tree($self->{dir}) unless $ENV{CMDARENA_KEEP};
 }
 
@@ -182,82 +206,17 @@ sub port { $_[0]{port} }
 sub node { $_[0]{node} }
 sub base { "http://127.0.0.1:$_[0]{port}" }
 
-# Start a program in a session of its own, stdin from /dev/null, stdout and stderr appended to $log.
-sub spawn_detached {
-    my ($log, @cmd) = @_;
-    my $pid = fork // croak "fork: $!";
-    if ($pid == 0) {
-        open(STDIN, '<', '/dev/null');
-        open(STDOUT, '>>', $log);
-        open(STDERR, '>&', \*STDOUT);
-        POSIX::setsid();
-        exec @cmd or POSIX::_exit(127);
-    }
-    return $pid;
-}
-
-sub spawn_logged {
-    my ($self, $name, @cmd) = @_;
-    my $pid = spawn_detached("$self->{dir}/log/$name.log", @cmd);
-    # For the guardian: which pid runs which program.
-    if (open(my $fh, '>', "$self->{dir}/run/harness-$name.pid")) {
-        my $perl = readlink("/proc/$$/exe") // '';
-        for (1 .. 500) {    # until the child has exec'd (or is gone), at most 5 s
-            my $exe = readlink("/proc/$pid/exe");
-            last if !defined $exe || $exe ne $perl;
-            sleep 0.01;
-        }
-        print $fh "$pid " . (readlink("/proc/$pid/exe") // '') . "\n";
-        close $fh;
-    }
-    return $pid;
-}
-
 sub redis_socket { "$_[0]{dir}/run/redis.sock" }
 sub solutions_socket { "$_[0]{dir}/run/redis-solutions.sock" }
 
-# The cache's Redis has a maxmemory (redis_maxmemory, default 64mb) and evicts only keys with a
-# TTL (verdicts, locks, buckets), never the solutions when they share it. With
-# solutions_instance => 1 the solutions have a second, persistent instance (appendonly,
-# noeviction), as ./arena up runs them.
-sub start_redis {
-    my ($self) = @_;
-    $self->{pids}{redis} = $self->spawn_logged('redis', 'redis-server', '--port', '0',
-        '--unixsocket', $self->redis_socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
-        '--maxmemory', $self->{redis_maxmemory}, '--maxmemory-policy', 'volatile-lru',
-        '--dir', "$self->{dir}/redis", '--daemonize', 'no');
-    $self->wait_redis($self->redis_socket, 'redis');
-}
-
-sub wait_redis {
-    my ($self, $sock, $name) = @_;
-    for (1 .. 100) {
-        return if -S $sock && $self->redis_at($sock, 'PING') eq 'PONG';
-        sleep 0.05;
-    }
-    croak "redis-server did not start (see $self->{dir}/log/$name.log)";
-}
-
-sub stop_redis {
-    my ($self) = @_;
-    $self->stop_pid('redis', 10);
-    unlink $self->redis_socket;
-}
-
-sub start_solutions_redis {
-    my ($self) = @_;
-    $self->{pids}{'redis-solutions'} = $self->spawn_logged('redis-solutions', 'redis-server', '--port', '0',
-        '--unixsocket', $self->solutions_socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'yes',
-        '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
-        '--dir', "$self->{dir}/redis-solutions", '--daemonize', 'no');
-    $self->wait_redis($self->solutions_socket, 'redis-solutions');
-}
-
-sub stop_solutions_redis {
-    my ($self) = @_;
-    $self->stop_pid('redis-solutions', 10);
-    unlink $self->solutions_socket;
-}
+# The cache's Redis has a maxmemory (redis_maxmemory, default 64mb). With solutions_instance => 1
+# the solutions have a second, persistent instance (appendonly, noeviction), as ./arena up runs
+# them, and the cache evicts any key; without, they share the cache's, which then evicts only
+# keys with a TTL (verdicts, locks, buckets), never a solution. Each part stops and starts alone.
+sub start_redis { $_[0]->stack('start', '--only', 'redis') }
+sub stop_redis { $_[0]->stack('stop', '--only', 'redis') }
+sub start_solutions_redis { $_[0]->stack('start', '--only', 'solutions') }
+sub stop_solutions_redis { $_[0]->stack('stop', '--only', 'solutions') }
 
 sub redis { my $self = shift; return $self->redis_at($self->redis_socket, @_) }
 sub redis_solutions { my $self = shift; return $self->redis_at($self->solutions_socket, @_) }
@@ -272,93 +231,9 @@ sub redis_at {
     return $out;
 }
 
-sub fcgi_args {
-    my ($self) = @_;
-    my %o = (
-        socket      => "$self->{dir}/run/fcgi.sock",
-        pool_socket => "$self->{dir}/run/pool.sock",
-        redis       => 'unix:' . $self->redis_socket,
-        $self->{solutions_instance} ? (solutions_redis => 'unix:' . $self->solutions_socket) : (),
-        challenges  => $self->{challenges},
-        image       => $self->{image},
-        engine      => engine(),
-        node_id     => $self->{node},
-        workers     => $self->{workers},
-        %{ $self->{conf} },
-    );
-    my @engines = ref $o{engine} ? @{ delete $o{engine} } : (delete $o{engine});
-    return ('-c', $self->{config_file}, (map { ('-o', "engine=$_") } @engines),
-        (map { ('-o', "$_=$o{$_}") } sort keys %o), '-p', "$self->{dir}/run/fcgi.pid");
-}
-
-sub start_fcgi {
-    my ($self) = @_;
-    $self->{pids}{fcgi} = $self->spawn_logged('fcgi', @{ $self->{fcgi_wrap} }, "$self->{build}/fcgi/cmdarena-fcgi",
-        $self->fcgi_args);
-    for (1 .. 200) {
-        return if -S "$self->{dir}/run/fcgi.sock";
-        croak "cmdarena-fcgi exited at start:\n" . $self->log('fcgi')
-            if waitpid($self->{pids}{fcgi}, WNOHANG) > 0;
-        sleep 0.05;
-    }
-    croak "cmdarena-fcgi did not open its socket (see $self->{dir}/log/fcgi.log)";
-}
-
-# conf/nginx.conf (the private main config with conf/nginx-http.conf and conf/nginx-site.conf, the
-# parts a Debian host installs, pasted in) with this stack's values (cache_salt as the fcgi side
-# has it), rendered by conf/render-nginx as ./arena does; reload_nginx after changing them on a
-# running stack.
-sub write_nginx_conf {
-    my ($self) = @_;
-    my %v = (STATE => $self->{dir}, LISTEN => "127.0.0.1:$self->{port}", SERVER_NAME => 'localhost',
-        HTDOCS => "$ROOT/htdocs", FCGI_SOCKET => "$self->{dir}/run/fcgi.sock", NGINX_USER => scalar(getpwuid($<)),
-        LOG_DIR => "$self->{dir}/log", CACHE_DIR => "$self->{dir}/nginx/cache",
-        LIMIT_EXEMPT => $self->{limit_exempt}, CACHE_SALT => $self->{conf}{cache_salt} // '',
-        REAL_IP_FROM => real_ip_from($self->{conf}{trusted_proxies}));
-    open(my $in, '-|', "$ROOT/conf/render-nginx", "$ROOT/conf/nginx.conf", map { "$_=$v{$_}" } sort keys %v)
-        or croak "conf/render-nginx: $!";
-    local $/;
-    my $conf = <$in>;
-    close $in or croak "conf/render-nginx failed (status $?)";
-    open(my $out, '>', "$self->{dir}/nginx/nginx.conf") or croak "write nginx.conf: $!";
-    print $out $conf;
-    close $out;
-}
-
-# nginx's set_real_ip_from lines for cmdarena.conf's trusted_proxies (blanks or commas between).
-sub real_ip_from {
-    my ($list) = @_;
-    return join ' ', map { "set_real_ip_from $_;" } grep { length } split /[\s,]+/, $list // '';
-}
-
-sub start_nginx {
-    my ($self) = @_;
-    $self->write_nginx_conf;
-    $self->{pids}{nginx} = $self->spawn_logged('nginx', 'nginx', '-p', "$self->{dir}/nginx",
-        '-c', "$self->{dir}/nginx/nginx.conf", '-e', "$self->{dir}/log/nginx-error.log", '-g', 'daemon off;');
-    for (1 .. 100) {
-        my $res = $self->{http}->get($self->base . '/');
-        return if $res->{status} != 599;
-        sleep 0.05;
-    }
-    croak "nginx did not answer (see $self->{dir}/log/nginx-error.log)";
-}
-
-sub reload_nginx { kill 'HUP', $_[0]{pids}{nginx} }
-
-# Ready when every engine has started containers waiting.
-sub wait_ready {
-    my ($self, $timeout) = @_;
-    my $until = time + ($timeout // 60);
-    while (time < $until) {
-        my $m = $self->metrics;
-        return 1 if $m && $m->{'cmdarena_pool_idle{engine="0"}'} && $m->{'cmdarena_workers_alive'};
-        croak "sandbox containers cannot be created:\n" . $self->log('fcgi')
-            if $m && ($m->{'cmdarena_pool_create_failures_total{engine="0"}'} // 0) >= 3;
-        sleep 0.1;
-    }
-    croak "the pool did not get ready:\n" . $self->log('fcgi');
-}
+# nginx.conf rendered again (the app's cache_salt and trusted_proxies as its config file now
+# has them), then SIGHUP to nginx. True when sent.
+sub reload_nginx { $_[0]->stack('reload', '--only', 'nginx') }
 
 sub url {
     my ($self, %q) = @_;
@@ -415,7 +290,13 @@ sub log {
     return <$fh> // '';
 }
 
-sub fcgi_pid { $_[0]{pids}{fcgi} }
+# cmdarena-fcgi's master, from the pid file the launcher wrote.
+sub fcgi_pid {
+    my ($self) = @_;
+    open(my $fh, '<', "$self->{dir}/run/fcgi.pid") or return undef;
+    my ($pid) = (<$fh> // '') =~ /^(\d+)/;
+    return $pid;
+}
 
 # The pids of the master's children, from /proc.
 sub children_of {
@@ -430,20 +311,6 @@ sub children_of {
     return @kids;
 }
 
-sub stop_pid {
-    my ($self, $name, $wait) = @_;
-    my $pid = delete $self->{pids}{$name} or return;
-    kill 'TERM', $pid;
-    my $until = time + ($wait // 20);
-    while (time < $until) {
-        return if waitpid($pid, WNOHANG) == $pid;
-        sleep 0.05;
-    }
-    kill 'KILL', $pid;
-    waitpid($pid, 0);
-    diag "$name (pid $pid) had to be killed";
-}
-
 sub stop_guardian {
     my ($self) = @_;
     my $g = delete $self->{guardian} or return;
@@ -455,10 +322,7 @@ sub stop {
     my ($self) = @_;
     return if $self->{stopped}++;
     $self->stop_guardian;
-    $self->stop_pid('nginx', 10);
-    $self->stop_pid('fcgi', 30);
-    $self->stop_pid('redis', 10);
-    $self->stop_pid('redis-solutions', 10);
+    $self->stack('stop');
     my $log = $self->log('fcgi');
     my @reports = $log =~ /^(.*(?:AddressSanitizer|LeakSanitizer|runtime error:).*)$/mg;
     ok(!@reports, 'no sanitizer report in the pool\'s log') or diag join "\n", @reports[0 .. ($#reports < 20 ? $#reports : 20)];
@@ -474,12 +338,7 @@ sub DESTROY {
     # A test that died without stop(): still clean up, quietly.
     $self->{stopped} = 1;
     $self->stop_guardian;
-    for my $name (qw(nginx fcgi redis redis-solutions)) {
-        my $pid = delete $self->{pids}{$name} or next;
-        kill 'TERM', $pid;
-        for (1 .. 400) { last if waitpid($pid, WNOHANG) == $pid; sleep 0.05 }
-        kill 'KILL', $pid;
-    }
+    $self->run_launcher(1, 'stop');
 }
 
 1;
