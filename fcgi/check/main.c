@@ -458,7 +458,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "cmdarena-check: --jobs must be 1 to 64\n");
 		return 2;
 	}
-	/* When several are given, the first of these wins (as it always has). */
+	/* Given together: --lint before --list-json before --audit before --replay. */
 	o->mode = lint ? MODE_LINT : list_json ? MODE_LIST_JSON : audit ? MODE_AUDIT : o->replay ? MODE_REPLAY : MODE_SELFTEST;
 	o->slugs = argv + optind;
 	o->n_slugs = argc - optind;
@@ -504,7 +504,7 @@ static int load_config(struct config *cfg, const struct options *o)
 }
 
 /* The catalogue, its messages on stderr; the TAP modes bail out when it does not load. */
-static int load_challenges(struct check *ck, const struct options *o)
+static int load_catalogue(struct check *ck, const struct options *o)
 {
 	struct load_report rep = { STRBUF_INIT, 0, 0 };
 	int rc = catalogue_load(&ck->cat, o->dir, &rep);
@@ -625,7 +625,7 @@ int main(int argc, char **argv)
 		return status < 0 ? 0 : status;
 	ck.timings = o.timings;
 	status = load_config(&ck.cfg, &o);
-	if (status == 0 && load_challenges(&ck, &o) < 0)
+	if (status == 0 && load_catalogue(&ck, &o) < 0)
 		status = 1;
 	else if (status == 0 && o.mode == MODE_LIST_JSON)
 		status = mode_list_json(&ck);

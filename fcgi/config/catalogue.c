@@ -447,13 +447,13 @@ static const struct field *find_field(const struct field *fields, size_t n, cons
 static int load_field(struct loader *ld, const struct field *f, const yaml_node_t *k, const yaml_node_t *v,
     const char *what, void *target)
 {
-	char *at = (char *)target + f->offset;
+	void *at = (char *)target + f->offset, *count = (char *)target + f->count;
 
 	switch (f->type) {
-	case FT_STRING: return get_string(ld, v, what, (char **)(void *)at);
-	case FT_INT: return get_int(ld, v, what, f->min, (int *)(void *)at);
-	case FT_BOOL: return get_bool(ld, v, what, (bool *)(void *)at);
-	case FT_LIST: return get_string_list(ld, v, what, (char ***)(void *)at, (size_t *)(void *)((char *)target + f->count));
+	case FT_STRING: return get_string(ld, v, what, at);
+	case FT_INT: return get_int(ld, v, what, f->min, at);
+	case FT_BOOL: return get_bool(ld, v, what, at);
+	case FT_LIST: return get_string_list(ld, v, what, at, count);
 	case FT_LOAD: return f->load(ld, v, target);
 	case FT_LATER: return 0;
 	case FT_IGNORED:
