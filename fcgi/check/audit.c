@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "check/audit.h"
+#include "check/parallel.h"
 #include "check/tap_diag.h"
 #include "engine/attach.h"
 #include "lib/base64.h"
@@ -389,161 +390,223 @@ static size_t audit_cap(const struct config *cfg, size_t run1_len)
 	return cap < cfg->output_cap ? cap : cfg->output_cap;
 }
 
+/* Request 1: the example, the probe (what the example leaves), each expected failure once. */
+struct first_round {
+	char **cmds;		/* owned */
+	size_t n;
+	size_t probe_at;	/* 0: no probe (cmd-no-bin has no find to run it) */
+	struct audit_verdict *av;
+};
+
+/* Request 2: repeats of expected failures and the strategies, each counted into a result. */
+struct second_round {
+	char **cmds;		/* borrowed from the results */
+	size_t *result_of;	/* the task's result each command's verdict counts into */
+	size_t n;
+};
+
+static void first_round_free(struct first_round *f)
+{
+	for (size_t i = 0; f->av && i < f->n; i++)
+		audit_verdict_free(&f->av[i]);
+	free(f->av);
+	for (size_t i = 0; f->cmds && i < f->n; i++)
+		free(f->cmds[i]);
+	free(f->cmds);
+	memset(f, 0, sizeof(*f));
+}
+
+static int plan_first(const struct challenge *ch, struct first_round *f)
+{
+	struct strbuf probe = STRBUF_INIT;
+
+	f->cmds = calloc(2 + ch->n_expected_failures, sizeof(char *));
+	if (f->cmds == NULL)
+		return -1;
+	f->cmds[f->n++] = strdup(ch->example);
+	if (!ch->no_bin) {
+		if (audit_probe_command(ch, &probe) != 0) {
+			sb_free(&probe);
+			return -1;
+		}
+		f->probe_at = f->n;
+		f->cmds[f->n++] = sb_detach(&probe, NULL);
+	}
+	for (size_t k = 0; k < ch->n_expected_failures; k++)
+		f->cmds[f->n++] = strdup(ch->expected_failures[k]);
+	for (size_t i = 0; i < f->n; i++)
+		if (f->cmds[i] == NULL)
+			return -1;
+	f->av = calloc(f->n, sizeof(*f->av));
+	return f->av ? 0 : -1;
+}
+
+/* What request 1 told: the example's verdict, and what the strategies are built from. */
+static void read_first(const struct audit_ctx *ctx, struct task *t, struct first_round *f, struct audit_input *in)
+{
+	struct audit_verdict *example = &f->av[0];
+
+	if (example->ran) {
+		t->example_ok = example->v.correct;
+		t->example_v = example->v;
+		memset(&example->v, 0, sizeof(example->v));
+	} else {
+		t->example_error = example->error;
+		example->error = NULL;
+	}
+	in->ch = t->ch;
+	in->pids_limit = ctx->cfg->pids_limit;
+	if (t->example_ok) {
+		in->have_run1 = true;
+		in->run1 = t->example_v.output;
+		in->run1_len = t->example_v.output_len;
+	}
+	if (f->probe_at && f->av[f->probe_at].ran)
+		audit_parse_probe(f->av[f->probe_at].v.output, f->av[f->probe_at].v.output_len, &in->probe);
+}
+
+static void plan_add(struct second_round *s, size_t result, char *cmd)
+{
+	s->result_of[s->n] = result;
+	s->cmds[s->n++] = cmd;
+}
+
+/* Expected failures: judged once; again until AUDIT_RANDOMIZATIONS when only randomize caught it. */
+static int plan_expected_failures(struct task *t, struct audit_verdict *av, struct second_round *s)
+{
+	for (size_t k = 0; k < t->ch->n_expected_failures; k++) {
+		struct result *r = &t->res[k];
+		char label[48];
+
+		snprintf(label, sizeof(label), "expected failure %zu", k + 1);
+		r->label = r->label_owned = strdup(label);
+		r->cmd = strdup(t->ch->expected_failures[k]);
+		if (r->label_owned == NULL || r->cmd == NULL)
+			return -1;
+		count(r, &av[k]);
+		if (av[k].ran && av[k].first_run_correct && !av[k].v.correct)
+			for (size_t i = 1; i < AUDIT_RANDOMIZATIONS; i++)
+				plan_add(s, k, r->cmd);
+	}
+	return 0;
+}
+
+/* Allowed because the strategy that covers it is allowed: the reason says so. */
+static int allow_covered(struct result *r, const char *covered_by, const char *reason)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	if (sb_adds(&why, covered_by) | sb_adds(&why, " is allowed: ") | sb_adds(&why, reason)) {
+		sb_free(&why);
+		return -1;
+	}
+	r->kind = RES_ALLOWED;
+	r->reason = r->reason_owned = sb_detach(&why, NULL);
+	return 0;
+}
+
+/* Strategy st into result r (the task's result number result): allowed, skipped, or built for request 2. */
+static int plan_strategy(const struct audit_strategy *st, const struct audit_input *in, struct result *r,
+    size_t result, struct second_round *s)
+{
+	const char *allowed = challenge_audit_allowed(in->ch, st->name), *why = NULL;
+	struct strbuf cmd = STRBUF_INIT;
+	int built;
+
+	r->label = st->name;
+	r->what = st->what;
+	if (allowed) {
+		r->kind = RES_ALLOWED;
+		r->reason = allowed;
+		return 0;
+	}
+	if (st->covered_by && (allowed = challenge_audit_allowed(in->ch, st->covered_by)) != NULL)
+		return allow_covered(r, st->covered_by, allowed);
+	built = audit_build(st, in, &cmd, &why);
+	if (built <= 0) {
+		sb_free(&cmd);
+		if (built == 0) {
+			r->kind = RES_SKIP;
+			r->reason = why;
+		}
+		return built;
+	}
+	if ((r->cmd = sb_detach(&cmd, NULL)) == NULL)
+		return -1;
+	plan_add(s, result, r->cmd);
+	return 0;
+}
+
+/* Request 2's commands; ef_av: request 1's verdicts of the expected failures. */
+static int plan_second(struct task *t, const struct audit_input *in, struct audit_verdict *ef_av,
+    struct second_round *s)
+{
+	size_t n_ef = t->ch->n_expected_failures, cap = n_ef * AUDIT_RANDOMIZATIONS + audit_n_strategies + 1;
+
+	s->cmds = calloc(cap, sizeof(char *));
+	s->result_of = calloc(cap, sizeof(size_t));
+	if (s->cmds == NULL || s->result_of == NULL || plan_expected_failures(t, ef_av, s) < 0)
+		return -1;
+	for (size_t i = 0; i < audit_n_strategies; i++)
+		if (plan_strategy(&audit_strategies[i], in, &t->res[n_ef + i], n_ef + i, s) < 0)
+			return -1;
+	return 0;
+}
+
+/* Judge request 2 (in the spare container when it is up), counting each verdict into its result. */
+static int judge_second(CURL *h, const struct audit_ctx *ctx, struct task *t, const struct second_round *s,
+    size_t cap, struct spare *spare)
+{
+	struct audit_verdict *av = calloc(s->n, sizeof(*av));
+
+	if (av == NULL)
+		return -1;
+	t->containers += judge(h, ctx, t->ch, s->cmds, s->n, cap, av, spare_take(spare));
+	t->attempts += s->n;
+	for (size_t i = 0; i < s->n; i++) {
+		count(&t->res[s->result_of[i]], &av[i]);
+		audit_verdict_free(&av[i]);
+	}
+	free(av);
+	return 0;
+}
+
+/* Attack one challenge: its results in t. Returns -1 when out of memory. */
 static int audit_one(CURL *h, const struct audit_ctx *ctx, struct task *t)
 {
-	const struct challenge *ch = t->ch;
-	size_t n_ef = ch->n_expected_failures, n_first = 0, n_second = 0;
-	size_t n_res = n_ef + audit_n_strategies, probe_at = 0;
-	char **first = calloc(2 + n_ef, sizeof(char *));
-	size_t *second_of = NULL;
-	char **second = NULL;
-	struct audit_verdict *av = NULL;
+	size_t n_ef = t->ch->n_expected_failures;
+	struct first_round first = { NULL, 0, 0, NULL };
+	struct second_round second = { NULL, NULL, 0 };
 	struct audit_input in;
-	struct strbuf cmd = STRBUF_INIT;
 	struct spare spare;
 	double start = now_s();
 	int rc = -1;
 
 	memset(&in, 0, sizeof(in));
 	memset(&spare, 0, sizeof(spare));
-	t->res = calloc(n_res, sizeof(*t->res));
-	if (first == NULL || t->res == NULL)
+	t->res = calloc(n_ef + audit_n_strategies, sizeof(*t->res));
+	if (t->res == NULL)
 		goto out;
-	t->n_res = n_res;
-
-	/* Request 1: the example, the probe, each expected failure once. */
-	first[n_first++] = strdup(ch->example);
-	if (!ch->no_bin) {
-		if (audit_probe_command(ch, &cmd) != 0)
-			goto out;
-		probe_at = n_first;
-		first[n_first++] = sb_detach(&cmd, NULL);
-	}
-	for (size_t k = 0; k < n_ef; k++)
-		first[n_first++] = strdup(ch->expected_failures[k]);
-	for (size_t i = 0; i < n_first; i++)
-		if (first[i] == NULL)
-			goto out;
-	av = calloc(n_first, sizeof(*av));
-	if (av == NULL)
+	t->n_res = n_ef + audit_n_strategies;
+	if (plan_first(t->ch, &first) < 0)
 		goto out;
-	spare_start(&spare, ctx, ch);
-	t->containers += judge(h, ctx, ch, first, n_first, ctx->cfg->output_cap, av, NULL);
-	t->attempts += n_first;
-	if (av[0].ran && av[0].v.correct) {
-		t->example_ok = true;
-		t->example_v = av[0].v;
-		memset(&av[0].v, 0, sizeof(av[0].v));
-		in.have_run1 = true;
-		in.run1 = t->example_v.output;
-		in.run1_len = t->example_v.output_len;
-	} else if (av[0].ran) {
-		t->example_v = av[0].v;
-		memset(&av[0].v, 0, sizeof(av[0].v));
-	} else {
-		t->example_error = av[0].error;
-		av[0].error = NULL;
-	}
-	in.ch = ch;
-	in.pids_limit = ctx->cfg->pids_limit;
-	if (probe_at && av[probe_at].ran)
-		audit_parse_probe(av[probe_at].v.output, av[probe_at].v.output_len, &in.probe);
-
-	/* Expected failures: judged once; again until AUDIT_RANDOMIZATIONS when only randomize caught it. */
-	second = calloc(n_ef * AUDIT_RANDOMIZATIONS + audit_n_strategies + 1, sizeof(char *));
-	second_of = calloc(n_ef * AUDIT_RANDOMIZATIONS + audit_n_strategies + 1, sizeof(size_t));
-	if (second == NULL || second_of == NULL)
+	/* The second request's container gets ready while the first is judged. */
+	spare_start(&spare, ctx, t->ch);
+	t->containers += judge(h, ctx, t->ch, first.cmds, first.n, ctx->cfg->output_cap, first.av, NULL);
+	t->attempts += first.n;
+	read_first(ctx, t, &first, &in);
+	if (plan_second(t, &in, first.av + first.n - n_ef, &second) < 0)
 		goto out;
-	for (size_t k = 0; k < n_ef; k++) {
-		struct result *r = &t->res[k];
-		struct audit_verdict *a = &av[n_first - n_ef + k];
-		char label[48];
-
-		snprintf(label, sizeof(label), "expected failure %zu", k + 1);
-		r->label = r->label_owned = strdup(label);
-		r->cmd = strdup(ch->expected_failures[k]);
-		if (r->label_owned == NULL || r->cmd == NULL)
-			goto out;
-		count(r, a);
-		if (a->ran && a->first_run_correct && !a->v.correct)
-			for (size_t i = 1; i < AUDIT_RANDOMIZATIONS; i++) {
-				second_of[n_second] = k;
-				second[n_second++] = r->cmd;	/* borrowed */
-			}
-	}
-
-	/* The strategies. */
-	for (size_t s = 0; s < audit_n_strategies; s++) {
-		const struct audit_strategy *st = &audit_strategies[s];
-		struct result *r = &t->res[n_ef + s];
-		const char *allowed = challenge_audit_allowed(ch, st->name), *why = NULL;
-		int b;
-
-		r->label = st->name;
-		r->what = st->what;
-		if (allowed) {
-			r->kind = RES_ALLOWED;
-			r->reason = allowed;
-			continue;
-		}
-		if (st->covered_by && (allowed = challenge_audit_allowed(ch, st->covered_by)) != NULL) {
-			struct strbuf why_sb = STRBUF_INIT;
-
-			if (sb_adds(&why_sb, st->covered_by) | sb_adds(&why_sb, " is allowed: ") | sb_adds(&why_sb, allowed)) {
-				sb_free(&why_sb);
-				goto out;
-			}
-			r->kind = RES_ALLOWED;
-			r->reason = r->reason_owned = sb_detach(&why_sb, NULL);
-			continue;
-		}
-		b = audit_build(st, &in, &cmd, &why);
-		if (b < 0)
-			goto out;
-		if (b == 0) {
-			r->kind = RES_SKIP;
-			r->reason = why;
-			continue;
-		}
-		r->cmd = sb_detach(&cmd, NULL);
-		if (r->cmd == NULL)
-			goto out;
-		second_of[n_second] = n_ef + s;
-		second[n_second++] = r->cmd;	/* borrowed */
-	}
-	for (size_t i = 0; i < n_first; i++)
-		audit_verdict_free(&av[i]);
-	free(av);
-	av = NULL;
-	if (n_second) {
-		av = calloc(n_second, sizeof(*av));
-		if (av == NULL)
-			goto out;
-		t->containers += judge(h, ctx, ch, second, n_second, audit_cap(ctx->cfg, in.run1_len), av,
-		    spare_take(&spare));
-		t->attempts += n_second;
-		for (size_t i = 0; i < n_second; i++)
-			count(&t->res[second_of[i]], &av[i]);
-		for (size_t i = 0; i < n_second; i++)
-			audit_verdict_free(&av[i]);
-		free(av);
-		av = NULL;
-	}
+	first_round_free(&first);
+	if (second.n && judge_second(h, ctx, t, &second, audit_cap(ctx->cfg, in.run1_len), &spare) < 0)
+		goto out;
 	for (size_t i = 0; i < t->n_res; i++)
 		settle(&t->res[i]);
 	rc = 0;
 out:
-	if (av) {
-		for (size_t i = 0; i < n_first; i++)
-			audit_verdict_free(&av[i]);
-		free(av);
-	}
-	for (size_t i = 0; first && i < n_first; i++)
-		free(first[i]);
-	free(first);
-	free(second);
-	free(second_of);
-	sb_free(&cmd);
+	first_round_free(&first);
+	free(second.cmds);
+	free(second.result_of);
 	spare_discard(h, &spare);
 	t->seconds = now_s() - start;
 	return rc;
@@ -625,43 +688,33 @@ struct audit_run {
 	struct audit_ctx ctx;
 	struct task *tasks;
 	struct task **order;	/* the costliest first, so that no long one is left for the end */
-	size_t n, next, done;
-	pthread_mutex_t mu;
+	size_t n;
 	bool progress;
 	bool times;	/* CMDARENA_AUDIT_TIMES: each challenge's attempts and time on stderr */
 };
 
-static void *audit_worker(void *arg)
+/* One challenge, on one of parallel_run's threads. */
+static void audit_item(CURL *h, size_t i, void *arg)
 {
 	struct audit_run *run = arg;
-	CURL *h = curl_easy_init();
+	struct task *t = run->order[i];
 
-	for (;;) {
-		struct task *t;
-
-		pthread_mutex_lock(&run->mu);
-		if (run->next >= run->n) {
-			pthread_mutex_unlock(&run->mu);
-			break;
-		}
-		t = run->order[run->next++];
-		pthread_mutex_unlock(&run->mu);
-		if (h == NULL || audit_one(h, &run->ctx, t) < 0) {
-			free(t->example_error);
-			t->example_error = strdup("out of memory");
-		}
-		pthread_mutex_lock(&run->mu);
-		run->done++;
-		if (run->progress)
-			fprintf(stderr, "\r[%zu/%zu] %-40s", run->done, run->n, t->ch->slug);
-		if (run->times)
-			fprintf(stderr, "%s: %zu attempts in %zu container(s), %.1f s\n", t->ch->slug, t->attempts,
-			    t->containers, t->seconds);
-		pthread_mutex_unlock(&run->mu);
+	if (h == NULL || audit_one(h, &run->ctx, t) < 0) {
+		free(t->example_error);
+		t->example_error = strdup("out of memory");
 	}
-	if (h)
-		curl_easy_cleanup(h);
-	return NULL;
+}
+
+static void audit_item_done(size_t i, size_t done, void *arg)
+{
+	const struct audit_run *run = arg;
+	const struct task *t = run->order[i];
+
+	if (run->progress)
+		fprintf(stderr, "\r[%zu/%zu] %-40s", done, run->n, t->ch->slug);
+	if (run->times)
+		fprintf(stderr, "%s: %zu attempts in %zu container(s), %.1f s\n", t->ch->slug, t->attempts, t->containers,
+		    t->seconds);
 }
 
 static bool selected(const struct challenge *ch, char **slugs, int n)
@@ -695,77 +748,67 @@ static int cmp_seconds(const void *a, const void *b)
 	return x->seconds < y->seconds ? 1 : x->seconds > y->seconds ? -1 : 0;
 }
 
-int audit_main(const struct config *cfg, const struct catalogue *cat, const struct engine *engine,
-    char **slugs, int n_slugs, int jobs)
+/* A task for each selected challenge, in run order the costliest first. */
+static int plan_tasks(struct audit_run *run, const struct catalogue *cat, char **slugs, int n_slugs)
 {
-	struct audit_run run;
-	struct totals tot = { 0, 0, 0, 0, 0, 0 };
-	pthread_t *threads = NULL;
-	int started = 0, status = 1;
-	double start = now_s();
-
-	memset(&run, 0, sizeof(run));
-	run.ctx.cfg = cfg;
-	run.ctx.engine = engine;
 	for (int i = 0; i < n_slugs; i++)
 		if (catalogue_find(cat, slugs[i]) == NULL) {
 			fprintf(stderr, "cmdarena-check: no challenge %s in %s\n", slugs[i], cat->yaml_path);
-			return 1;
+			return -1;
 		}
-	run.tasks = calloc(cat->n ? cat->n : 1, sizeof(*run.tasks));
-	threads = calloc((size_t)jobs, sizeof(*threads));
-	if (run.tasks == NULL || threads == NULL)
-		goto out;
-	run.order = calloc(cat->n ? cat->n : 1, sizeof(*run.order));
-	if (run.order == NULL)
-		goto out;
+	run->tasks = calloc(cat->n ? cat->n : 1, sizeof(*run->tasks));
+	run->order = calloc(cat->n ? cat->n : 1, sizeof(*run->order));
+	if (run->tasks == NULL || run->order == NULL)
+		return -1;
 	for (size_t i = 0; i < cat->n; i++)
 		if (selected(&cat->v[i], slugs, n_slugs)) {
-			run.order[run.n] = &run.tasks[run.n];
-			run.tasks[run.n++].ch = &cat->v[i];
+			run->order[run->n] = &run->tasks[run->n];
+			run->tasks[run->n++].ch = &cat->v[i];
 		}
-	qsort(run.order, run.n, sizeof(*run.order), cmp_cost);
-	run.progress = isatty(STDERR_FILENO) || getenv("CMDARENA_PROGRESS");
-	run.times = getenv("CMDARENA_AUDIT_TIMES") != NULL;
-	fprintf(stderr, "auditing %zu challenge(s) with %zu strategies, %d in parallel\n", run.n, audit_n_strategies, jobs);
-	pthread_mutex_init(&run.mu, NULL);
-	for (int i = 0; i < jobs; i++)
-		if (pthread_create(&threads[started], NULL, audit_worker, &run) == 0)
-			started++;
-	if (started == 0)
-		audit_worker(&run);
-	for (int i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	pthread_mutex_destroy(&run.mu);
-	if (run.progress)
-		fputc('\n', stderr);
+	qsort(run->order, run->n, sizeof(*run->order), cmp_cost);
+	return 0;
+}
 
-	for (size_t i = 0; i < run.n; i++) {
-		report_example(&run.tasks[i], &tot);
-		for (size_t k = 0; k < run.tasks[i].n_res; k++)
-			report_result(&run.tasks[i], &run.tasks[i].res[k], &tot);
+/* A TAP comment: the five challenges that took longest. */
+static void report_slowest(const struct audit_run *run)
+{
+	struct task **by_time = calloc(run->n ? run->n : 1, sizeof(*by_time));
+
+	if (by_time == NULL || run->n < 2) {
+		free(by_time);
+		return;
+	}
+	for (size_t i = 0; i < run->n; i++)
+		by_time[i] = &run->tasks[i];
+	qsort(by_time, run->n, sizeof(*by_time), cmp_seconds);
+	printf("# slowest:");
+	for (size_t i = 0; i < run->n && i < 5; i++)
+		printf(" %s %.1f s%s", by_time[i]->ch->slug, by_time[i]->seconds, i + 1 < run->n && i < 4 ? "," : "");
+	putchar('\n');
+	free(by_time);
+}
+
+/* The TAP of every task, in catalogue order, and the summary. Exit status. */
+static int report_all(const struct audit_run *run, double seconds)
+{
+	struct totals tot = { 0, 0, 0, 0, 0, 0 };
+
+	for (size_t i = 0; i < run->n; i++) {
+		report_example(&run->tasks[i], &tot);
+		for (size_t k = 0; k < run->tasks[i].n_res; k++)
+			report_result(&run->tasks[i], &run->tasks[i].res[k], &tot);
 	}
 	printf("1..%zu\n", tot.tests);
 	printf("# audit: %zu challenge(s), %zu tests: %zu ok, %zu skipped, %zu allowed, %zu forged, %zu not judged; %.0f s\n",
-	    run.n, tot.tests, tot.ok, tot.skipped, tot.allowed, tot.forged, tot.errors, now_s() - start);
-	{
-		struct task **by_time = calloc(run.n ? run.n : 1, sizeof(*by_time));
+	    run->n, tot.tests, tot.ok, tot.skipped, tot.allowed, tot.forged, tot.errors, seconds);
+	report_slowest(run);
+	return tot.forged || tot.errors ? 1 : 0;
+}
 
-		for (size_t i = 0; by_time && i < run.n; i++)
-			by_time[i] = &run.tasks[i];
-		if (by_time && run.n > 1) {
-			qsort(by_time, run.n, sizeof(*by_time), cmp_seconds);
-			printf("# slowest:");
-			for (size_t i = 0; i < run.n && i < 5; i++)
-				printf(" %s %.1f s%s", by_time[i]->ch->slug, by_time[i]->seconds, i + 1 < run.n && i < 4 ? "," : "");
-			putchar('\n');
-		}
-		free(by_time);
-	}
-	status = tot.forged || tot.errors ? 1 : 0;
-out:
-	for (size_t i = 0; run.tasks && i < run.n; i++) {
-		struct task *t = &run.tasks[i];
+static void tasks_free(struct audit_run *run)
+{
+	for (size_t i = 0; run->tasks && i < run->n; i++) {
+		struct task *t = &run->tasks[i];
 
 		for (size_t k = 0; k < t->n_res; k++)
 			result_free(&t->res[k]);
@@ -773,8 +816,30 @@ out:
 		free(t->example_error);
 		verdict_free(&t->example_v);
 	}
-	free(run.tasks);
-	free(run.order);
-	free(threads);
+	free(run->tasks);
+	free(run->order);
+}
+
+int audit_main(const struct config *cfg, const struct catalogue *cat, const struct engine *engine,
+    char **slugs, int n_slugs, int jobs)
+{
+	struct audit_run run;
+	double start = now_s();
+	int status = 1;
+
+	memset(&run, 0, sizeof(run));
+	run.ctx.cfg = cfg;
+	run.ctx.engine = engine;
+	if (plan_tasks(&run, cat, slugs, n_slugs) == 0) {
+		run.progress = isatty(STDERR_FILENO) || getenv("CMDARENA_PROGRESS");
+		run.times = getenv("CMDARENA_AUDIT_TIMES") != NULL;
+		fprintf(stderr, "auditing %zu challenge(s) with %zu strategies, %d in parallel\n", run.n, audit_n_strategies,
+		    jobs);
+		parallel_run(run.n, jobs, audit_item, audit_item_done, &run);
+		if (run.progress)
+			fputc('\n', stderr);
+		status = report_all(&run, now_s() - start);
+	}
+	tasks_free(&run);
 	return status;
 }

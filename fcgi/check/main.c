@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "check/audit.h"
+#include "check/parallel.h"
 #include "check/tap_diag.h"
 #include "config/catalogue.h"
 #include "config/config.h"
@@ -49,30 +49,28 @@
 #define CHECK_IMAGE_BUILD_INSTALLED CHECK_IMAGE_BUILD
 #endif
 
-struct job {
+/* One command to judge (an example, an expected failure, a replayed submission) and its result. */
+struct check_item {
 	const struct challenge *ch;
 	char *cmd;
 	bool want_correct;
-	const char *what;	/* "example", "expected failure" */
+	const char *what;	/* "example", "expected failure", "replayed" */
 	/* results */
 	bool ran;
 	long long ms;		/* request written to verdict read: every stage in the sandbox */
 	struct verdict v;
 	char error[512];
-	struct job *next_in_order;
 };
 
 struct check {
 	struct config cfg;
 	struct catalogue cat;
 	struct engine engine;
-	struct job *jobs;
-	size_t n_jobs;
-	size_t next;		/* next job to run (under mu) */
-	size_t done;
-	pthread_mutex_t mu;
+	char *built_image;	/* the image built for the catalogue (when --image is not given) */
+	struct check_item *items;
+	size_t n_items;
 	bool progress;
-	bool timings;		/* --timings: each job's time in the sandbox */
+	bool timings;		/* --timings: each item's time in the sandbox */
 };
 
 static int run_cold(CURL *h, struct check *ck, const struct challenge *ch, const char *cmd, struct verdict *v,
@@ -121,57 +119,36 @@ out:
 	return rc;
 }
 
-static void *run_jobs(void *arg)
+/* One item, on one of parallel_run's threads. */
+static void run_item(CURL *h, size_t i, void *arg)
 {
 	struct check *ck = arg;
-	CURL *h = curl_easy_init();
+	struct check_item *it = &ck->items[i];
 
-	for (;;) {
-		struct job *j;
-
-		pthread_mutex_lock(&ck->mu);
-		if (ck->next >= ck->n_jobs) {
-			pthread_mutex_unlock(&ck->mu);
-			break;
-		}
-		j = &ck->jobs[ck->next++];
-		pthread_mutex_unlock(&ck->mu);
-		if (h && run_cold(h, ck, j->ch, j->cmd, &j->v, &j->ms, j->error, sizeof(j->error)) == 0)
-			j->ran = true;
-		else if (h == NULL)
-			snprintf(j->error, sizeof(j->error), "out of memory");
-		pthread_mutex_lock(&ck->mu);
-		ck->done++;
-		if (ck->progress)
-			fprintf(stderr, "\r[%zu/%zu]", ck->done, ck->n_jobs);
-		pthread_mutex_unlock(&ck->mu);
-	}
-	if (h)
-		curl_easy_cleanup(h);
-	return NULL;
+	if (h == NULL)
+		snprintf(it->error, sizeof(it->error), "out of memory");
+	else if (run_cold(h, ck, it->ch, it->cmd, &it->v, &it->ms, it->error, sizeof(it->error)) == 0)
+		it->ran = true;
 }
 
-static void run_all(struct check *ck, int parallel)
+static void item_done(size_t i, size_t done, void *arg)
 {
-	pthread_t *t = calloc((size_t)parallel, sizeof(*t));
-	int started = 0;
+	const struct check *ck = arg;
 
-	pthread_mutex_init(&ck->mu, NULL);
-	for (int i = 0; t && i < parallel; i++)
-		if (pthread_create(&t[started], NULL, run_jobs, ck) == 0)
-			started++;
-	if (started == 0)
-		run_jobs(ck);
-	for (int i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
+	(void)i;
+	if (ck->progress)
+		fprintf(stderr, "\r[%zu/%zu]", done, ck->n_items);
+}
+
+static void run_all(struct check *ck, int jobs)
+{
+	parallel_run(ck->n_items, jobs, run_item, item_done, ck);
 	if (ck->progress)
 		fputc('\n', stderr);
-	free(t);
-	pthread_mutex_destroy(&ck->mu);
 }
 
 /* Tell the author what differed: the comparison re-done here, with the expected side shown. */
-static void explain_mismatch(const struct job *j)
+static void explain_mismatch(const struct check_item *j)
 {
 	const struct challenge *ch = j->ch;
 	struct compare_result res;
@@ -204,14 +181,14 @@ static int cmp_ms(const void *a, const void *b)
 /* A TAP comment: the median and slowest time in the sandbox (copy, setup, runs, scripts) of the jobs that ran. */
 static void report_times(const struct check *ck)
 {
-	long long *v = calloc(ck->n_jobs ? ck->n_jobs : 1, sizeof(*v));
-	const struct job *slowest = NULL;
+	long long *v = calloc(ck->n_items ? ck->n_items : 1, sizeof(*v));
+	const struct check_item *slowest = NULL;
 	size_t n = 0;
 
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < ck->n_jobs; i++) {
-		const struct job *j = &ck->jobs[i];
+	for (size_t i = 0; i < ck->n_items; i++) {
+		const struct check_item *j = &ck->items[i];
 
 		if (!j->ran)
 			continue;
@@ -231,9 +208,9 @@ static int report_selftest(struct check *ck)
 {
 	int failed = 0;
 
-	printf("1..%zu\n", ck->n_jobs);
-	for (size_t i = 0; i < ck->n_jobs; i++) {
-		struct job *j = &ck->jobs[i];
+	printf("1..%zu\n", ck->n_items);
+	for (size_t i = 0; i < ck->n_items; i++) {
+		struct check_item *j = &ck->items[i];
 		bool pass = j->ran && j->v.correct == j->want_correct;
 
 		printf("%s %zu - %s: %s %s is judged %s\n", pass ? "ok" : "not ok", i + 1, j->ch->slug, j->what,
@@ -251,7 +228,7 @@ static int report_selftest(struct check *ck)
 		}
 	}
 	if (failed)
-		printf("# %d of %zu failed\n", failed, ck->n_jobs);
+		printf("# %d of %zu failed\n", failed, ck->n_items);
 	report_times(ck);
 	return failed ? 1 : 0;
 }
@@ -278,17 +255,17 @@ static int plan_selftest(struct check *ck, char **slugs, int n_slugs)
 	for (size_t i = 0; i < ck->cat.n; i++)
 		if (selected(&ck->cat.v[i], slugs, n_slugs))
 			n += 1 + ck->cat.v[i].n_expected_failures;
-	ck->jobs = calloc(n ? n : 1, sizeof(*ck->jobs));
-	if (ck->jobs == NULL)
+	ck->items = calloc(n ? n : 1, sizeof(*ck->items));
+	if (ck->items == NULL)
 		return -1;
 	for (size_t i = 0; i < ck->cat.n; i++) {
 		const struct challenge *ch = &ck->cat.v[i];
 
 		if (!selected(ch, slugs, n_slugs))
 			continue;
-		ck->jobs[ck->n_jobs++] = (struct job){ .ch = ch, .cmd = strdup(ch->example), .want_correct = true, .what = "example" };
+		ck->items[ck->n_items++] = (struct check_item){ .ch = ch, .cmd = strdup(ch->example), .want_correct = true, .what = "example" };
 		for (size_t k = 0; k < ch->n_expected_failures; k++)
-			ck->jobs[ck->n_jobs++] = (struct job){ .ch = ch, .cmd = strdup(ch->expected_failures[k]),
+			ck->items[ck->n_items++] = (struct check_item){ .ch = ch, .cmd = strdup(ch->expected_failures[k]),
 			    .want_correct = false, .what = "expected failure" };
 	}
 	return 0;
@@ -310,7 +287,7 @@ static int plan_replay(struct check *ck, const char *path)
 	while ((len = getline(&line, &cap, f)) > 0) {
 		json_object *o, *s, *c, *k;
 		const struct challenge *ch;
-		struct job *grown;
+		struct check_item *grown;
 
 		lineno++;
 		if (len <= 1)
@@ -329,17 +306,17 @@ static int plan_replay(struct check *ck, const char *path)
 			json_object_put(o);
 			continue;
 		}
-		if (ck->n_jobs == n) {
+		if (ck->n_items == n) {
 			n = n ? 2 * n : 64;
-			grown = realloc(ck->jobs, n * sizeof(*grown));
+			grown = realloc(ck->items, n * sizeof(*grown));
 			if (grown == NULL) {
 				json_object_put(o);
 				rc = -1;
 				break;
 			}
-			ck->jobs = grown;
+			ck->items = grown;
 		}
-		ck->jobs[ck->n_jobs++] = (struct job){ .ch = ch, .cmd = strdup(json_object_get_string(c)),
+		ck->items[ck->n_items++] = (struct check_item){ .ch = ch, .cmd = strdup(json_object_get_string(c)),
 		    .want_correct = json_object_get_boolean(k), .what = "replayed" };
 		json_object_put(o);
 	}
@@ -353,8 +330,8 @@ static int report_replay(struct check *ck)
 {
 	size_t agree = 0, ran = 0;
 
-	for (size_t i = 0; i < ck->n_jobs; i++) {
-		struct job *j = &ck->jobs[i];
+	for (size_t i = 0; i < ck->n_items; i++) {
+		struct check_item *j = &ck->items[i];
 
 		if (!j->ran) {
 			printf("error: %s: %s: %s\n", j->ch->slug, j->cmd, j->error);
@@ -369,8 +346,8 @@ static int report_replay(struct check *ck)
 		    j->v.correct ? "correct" : "incorrect", j->v.message ? ": " : "", j->v.message ? j->v.message : "");
 	}
 	printf("agreement: %zu of %zu (%.1f%%)%s\n", agree, ran, ran ? 100.0 * (double)agree / (double)ran : 100.0,
-	    ran < ck->n_jobs ? " (some could not run)" : "");
-	return agree == ck->n_jobs ? 0 : 1;
+	    ran < ck->n_items ? " (some could not run)" : "");
+	return agree == ck->n_items ? 0 : 1;
 }
 
 /* Build (or find) the sandbox image for this challenges directory with the image build script. */
@@ -431,7 +408,21 @@ static void usage(FILE *f)
 	    "  --timings         print each run's time in the sandbox\n", f);
 }
 
-int main(int argc, char **argv)
+enum mode { MODE_SELFTEST, MODE_AUDIT, MODE_REPLAY, MODE_LINT, MODE_LIST_JSON };
+
+/* What the command line asks for. */
+struct options {
+	enum mode mode;
+	const char *dir, *config_path, *image, *engine_url, *state;
+	const char *replay;	/* MODE_REPLAY: the file of past verdicts */
+	int jobs;
+	bool timings;
+	char **slugs;		/* the challenges named (all when none) */
+	int n_slugs;
+};
+
+/* Returns 0 to go on, -1 after --help (exit 0), or 2 for a mistake (its exit status). */
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{ "challenges", required_argument, NULL, 'd' }, { "config", required_argument, NULL, 'c' },
@@ -442,137 +433,205 @@ int main(int argc, char **argv)
 		{ "audit", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	const char *dir = "challenges", *config_path = NULL, *image = NULL, *engine_url = NULL, *state = "var";
-	const char *replay = NULL;
 	bool lint = false, list_json = false, audit = false;
-	struct check ck;
-	struct load_report rep = { STRBUF_INIT, 0, 0 };
-	char err[1024], *built = NULL;
-	int opt, jobs = 4, status = 1;
+	int opt;
 
-	memset(&ck, 0, sizeof(ck));
-	log_init("cmdarena-check", LOG_WARN);
+	*o = (struct options){ .mode = MODE_SELFTEST, .dir = "challenges", .state = "var", .jobs = 4 };
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'd': dir = optarg; break;
-		case 'c': config_path = optarg; break;
-		case 'i': image = optarg; break;
-		case 'e': engine_url = optarg; break;
-		case 's': state = optarg; break;
-		case 'j': jobs = atoi(optarg); break;
-		case 'r': replay = optarg; break;
+		case 'd': o->dir = optarg; break;
+		case 'c': o->config_path = optarg; break;
+		case 'i': o->image = optarg; break;
+		case 'e': o->engine_url = optarg; break;
+		case 's': o->state = optarg; break;
+		case 'j': o->jobs = atoi(optarg); break;
+		case 'r': o->replay = optarg; break;
 		case 'l': lint = true; break;
 		case 'J': list_json = true; break;
-		case 'T': ck.timings = true; break;
+		case 'T': o->timings = true; break;
 		case 'a': audit = true; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (jobs < 1 || jobs > 64) {
+	if (o->jobs < 1 || o->jobs > 64) {
 		fprintf(stderr, "cmdarena-check: --jobs must be 1 to 64\n");
 		return 2;
 	}
-	if (config_defaults(&ck.cfg) < 0 || (config_path && config_load(&ck.cfg, config_path, err, sizeof(err)) < 0)) {
-		fprintf(stderr, "cmdarena-check: %s\n", config_path ? err : "out of memory");
+	/* Given together: --lint before --list-json before --audit before --replay. */
+	o->mode = lint ? MODE_LINT : list_json ? MODE_LIST_JSON : audit ? MODE_AUDIT : o->replay ? MODE_REPLAY : MODE_SELFTEST;
+	o->slugs = argv + optind;
+	o->n_slugs = argc - optind;
+	return 0;
+}
+
+/* --engine: this engine in place of those the defaults or the config file named. */
+static int replace_engine(struct config *cfg, const char *url)
+{
+	char err[1024], setting[1024];
+
+	snprintf(setting, sizeof(setting), "engine=%s", url);
+	for (size_t i = 0; i < cfg->n_engines; i++) {
+		free(cfg->engines[i].url);
+		free(cfg->engines[i].tls_cert);
+		free(cfg->engines[i].tls_key);
+		free(cfg->engines[i].tls_ca);
+	}
+	cfg->n_engines = 0;
+	if (config_set(cfg, setting, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cmdarena-check: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The service's limits and engine: defaults, then --config, then --engine. Returns 0 or an exit status. */
+static int load_config(struct config *cfg, const struct options *o)
+{
+	char err[1024];
+
+	if (config_defaults(cfg) < 0 || (o->config_path && config_load(cfg, o->config_path, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "cmdarena-check: %s\n", o->config_path ? err : "out of memory");
 		return 2;
 	}
-	if (engine_url) {
-		snprintf(err, sizeof(err), "engine=%s", engine_url);
-		for (size_t i = 0; i < ck.cfg.n_engines; i++) {
-			free(ck.cfg.engines[i].url);
-			free(ck.cfg.engines[i].tls_cert);
-			free(ck.cfg.engines[i].tls_key);
-			free(ck.cfg.engines[i].tls_ca);
-		}
-		ck.cfg.n_engines = 0;
-		if (config_set(&ck.cfg, err, err, sizeof(err)) < 0) {
-			fprintf(stderr, "cmdarena-check: %s\n", err);
-			goto out;
-		}
-	}
-	if (config_finish(&ck.cfg, err, sizeof(err)) < 0) {
+	if (o->engine_url && replace_engine(cfg, o->engine_url) < 0)
+		return 1;
+	if (config_finish(cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cmdarena-check: %s\n", err);
-		goto out;
+		return 1;
 	}
-	if (catalogue_load(&ck.cat, dir, &rep) < 0) {
-		fputs(rep.text.buf ? rep.text.buf : "", stderr);
-		if (!lint && !list_json)
-			printf("Bail out! the challenges in %s do not load\n", dir);
-		goto out;
-	}
+	return 0;
+}
+
+/* The catalogue, its messages on stderr; the TAP modes bail out when it does not load. */
+static int load_catalogue(struct check *ck, const struct options *o)
+{
+	struct load_report rep = { STRBUF_INIT, 0, 0 };
+	int rc = catalogue_load(&ck->cat, o->dir, &rep);
+
 	if (rep.text.len)
 		fputs(rep.text.buf, stderr);
-	if (lint) {
-		printf("%s: %zu challenges, %u warning(s)\n", ck.cat.yaml_path, ck.cat.n, rep.warnings);
-		status = 0;
-		goto out;
-	}
-	if (list_json) {
-		char *json = catalogue_public_json(&ck.cat);
-
-		if (json)
-			printf("%s\n", json);
-		status = json ? 0 : 1;
-		free(json);
-		goto out;
-	}
-	if (image == NULL) {
-		fprintf(stderr, "cmdarena-check: building (or finding) the sandbox image for %s\n", dir);
-		built = build_image(dir, state);
-		if (built == NULL) {
-			printf("Bail out! the sandbox image for %s could not be built\n", dir);
-			goto out;
-		}
-		image = built;
-	}
-	free(ck.cfg.image);
-	ck.cfg.image = strdup(image);
-	free(ck.cfg.image_nobin);
-	ck.cfg.image_nobin = strdup(image);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (engine_init(&ck.engine, &ck.cfg.engines[0], 0) < 0) {
-		printf("Bail out! cannot set up engine %s\n", ck.cfg.engines[0].url);
-		goto out;
-	}
-	{
-		CURL *h = curl_easy_init();
-		struct docker_error derr = { 0, "" };
-		int r = h ? docker_ping(h, &ck.engine, 5000L, &derr) : -1;
-
-		if (h)
-			curl_easy_cleanup(h);
-		if (r < 0) {
-			printf("Bail out! the Docker engine does not answer: %s\n", derr.message);
-			goto out;
-		}
-	}
-	if (audit) {
-		status = audit_main(&ck.cfg, &ck.cat, &ck.engine, argv + optind, argc - optind, jobs);
-	} else if (replay) {
-		if (plan_replay(&ck, replay) < 0 && ck.n_jobs == 0)
-			goto out;
-		ck.progress = isatty(STDERR_FILENO) || getenv("CMDARENA_PROGRESS");
-		fprintf(stderr, "replaying %zu verdict(s) with %d in parallel\n", ck.n_jobs, jobs);
-		run_all(&ck, jobs);
-		status = report_replay(&ck);
-	} else {
-		if (plan_selftest(&ck, argv + optind, argc - optind) < 0)
-			goto out;
-		run_all(&ck, jobs);
-		status = report_selftest(&ck);
-	}
-out:
-	for (size_t i = 0; i < ck.n_jobs; i++) {
-		free(ck.jobs[i].cmd);
-		verdict_free(&ck.jobs[i].v);
-	}
-	free(ck.jobs);
-	free(built);
-	engine_free(&ck.engine);
-	catalogue_free(&ck.cat);
-	config_free(&ck.cfg);
+	if (rc < 0 && o->mode != MODE_LINT && o->mode != MODE_LIST_JSON)
+		printf("Bail out! the challenges in %s do not load\n", o->dir);
+	if (rc == 0 && o->mode == MODE_LINT)
+		printf("%s: %zu challenges, %u warning(s)\n", ck->cat.yaml_path, ck->cat.n, rep.warnings);
 	load_report_free(&rep);
+	return rc;
+}
+
+static int mode_list_json(const struct check *ck)
+{
+	char *json = catalogue_public_json(&ck->cat);
+
+	if (json)
+		printf("%s\n", json);
+	free(json);
+	return json ? 0 : 1;
+}
+
+/* Does the engine answer? */
+static int engine_answers(struct check *ck)
+{
+	CURL *h = curl_easy_init();
+	struct docker_error derr = { 0, "" };
+	int r = h ? docker_ping(h, &ck->engine, 5000L, &derr) : -1;
+
+	if (h)
+		curl_easy_cleanup(h);
+	if (r < 0)
+		printf("Bail out! the Docker engine does not answer: %s\n", derr.message);
+	return r;
+}
+
+/* The sandbox image (--image, or built for the catalogue) and the engine, answering. */
+static int sandbox_ready(struct check *ck, const struct options *o)
+{
+	const char *image = o->image;
+
+	if (image == NULL) {
+		fprintf(stderr, "cmdarena-check: building (or finding) the sandbox image for %s\n", o->dir);
+		ck->built_image = build_image(o->dir, o->state);
+		if (ck->built_image == NULL) {
+			printf("Bail out! the sandbox image for %s could not be built\n", o->dir);
+			return -1;
+		}
+		image = ck->built_image;
+	}
+	free(ck->cfg.image);
+	ck->cfg.image = strdup(image);
+	free(ck->cfg.image_nobin);
+	ck->cfg.image_nobin = strdup(image);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (engine_init(&ck->engine, &ck->cfg.engines[0], 0) < 0) {
+		printf("Bail out! cannot set up engine %s\n", ck->cfg.engines[0].url);
+		return -1;
+	}
+	return engine_answers(ck);
+}
+
+static int mode_replay(struct check *ck, const struct options *o)
+{
+	if (plan_replay(ck, o->replay) < 0 && ck->n_items == 0)
+		return 1;
+	ck->progress = isatty(STDERR_FILENO) || getenv("CMDARENA_PROGRESS");
+	fprintf(stderr, "replaying %zu verdict(s) with %d in parallel\n", ck->n_items, o->jobs);
+	run_all(ck, o->jobs);
+	return report_replay(ck);
+}
+
+static int mode_selftest(struct check *ck, const struct options *o)
+{
+	if (plan_selftest(ck, o->slugs, o->n_slugs) < 0)
+		return 1;
+	run_all(ck, o->jobs);
+	return report_selftest(ck);
+}
+
+/* The modes that judge in containers. */
+static int run_mode(struct check *ck, const struct options *o)
+{
+	if (sandbox_ready(ck, o) < 0)
+		return 1;
+	switch (o->mode) {
+	case MODE_AUDIT: return audit_main(&ck->cfg, &ck->cat, &ck->engine, o->slugs, o->n_slugs, o->jobs);
+	case MODE_REPLAY: return mode_replay(ck, o);
+	default: return mode_selftest(ck, o);
+	}
+}
+
+static void check_free(struct check *ck)
+{
+	for (size_t i = 0; i < ck->n_items; i++) {
+		free(ck->items[i].cmd);
+		verdict_free(&ck->items[i].v);
+	}
+	free(ck->items);
+	free(ck->built_image);
+	engine_free(&ck->engine);
+	catalogue_free(&ck->cat);
+	config_free(&ck->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct check ck;
+	int status;
+
+	memset(&ck, 0, sizeof(ck));
+	log_init("cmdarena-check", LOG_WARN);
+	status = parse_options(argc, argv, &o);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	ck.timings = o.timings;
+	status = load_config(&ck.cfg, &o);
+	if (status == 0 && load_catalogue(&ck, &o) < 0)
+		status = 1;
+	else if (status == 0 && o.mode == MODE_LIST_JSON)
+		status = mode_list_json(&ck);
+	else if (status == 0 && o.mode != MODE_LINT)
+		status = run_mode(&ck, &o);
+	check_free(&ck);
 	curl_global_cleanup();
 	return status;
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,22 +267,31 @@ static void challenge_free(struct challenge *c)
 }
 
 /* hints: a short list of non-empty sentences, each revealed on its own. */
-static void load_hints(struct loader *ld, const yaml_node_t *v, struct challenge *c)
+static int load_hints(struct loader *ld, const yaml_node_t *v, void *target)
 {
+	struct challenge *c = target;
+	int rc = 0;
+
 	if (get_string_list(ld, v, "hints", &c->hints, &c->n_hints) < 0)
-		return;
-	if (c->n_hints > HINTS_MAX)
+		return -1;
+	if (c->n_hints > HINTS_MAX) {
 		ERR(ld, v, "hints holds %zu hints: at most %d (a hint is a step, not a tutorial)", c->n_hints, HINTS_MAX);
+		rc = -1;
+	}
 	for (size_t i = 0; i < c->n_hints; i++) {
 		const char *h = c->hints[i];
 
 		while (isspace((unsigned char)*h))
 			h++;
-		if (*h == '\0')
+		if (*h == '\0') {
 			ERR(ld, v, "hint %zu is empty", i + 1);
-		else if (strlen(c->hints[i]) > HINT_MAX_BYTES)
+			rc = -1;
+		} else if (strlen(c->hints[i]) > HINT_MAX_BYTES) {
 			ERR(ld, v, "hint %zu is %zu bytes long: at most %d", i + 1, strlen(c->hints[i]), HINT_MAX_BYTES);
+			rc = -1;
+		}
 	}
+	return rc;
 }
 
 struct name_list {
@@ -400,62 +410,168 @@ static bool repeated_key(struct loader *ld, const yaml_node_t *map, const yaml_n
 	return false;
 }
 
-static int load_expected_output(struct loader *ld, const yaml_node_t *map, struct challenge *c)
+/* ---- mappings read through a table of fields ------------------------------------------------ */
+
+/* How a field's value is read. */
+enum field_type {
+	FT_STRING,	/* a string: char * at offset */
+	FT_INT,		/* an integer from min: int at offset */
+	FT_BOOL,	/* true or false: bool at offset */
+	FT_LIST,	/* a list of strings: char ** at offset, its count (size_t) at count */
+	FT_LOAD,	/* read by its own load(), given the whole target */
+	FT_LATER,	/* only its node is kept: the caller reads it once the other fields are known */
+	FT_IGNORED,	/* cmdchallenge's, meaning nothing here: a warning */
+};
+
+/* One key of a mapping: its type and where its value goes in the target (a challenge, a helper). */
+struct field {
+	const char *key;
+	enum field_type type;
+	size_t offset;
+	size_t count;		/* FT_LIST */
+	int min;		/* FT_INT */
+	int (*load)(struct loader *ld, const yaml_node_t *v, void *target);	/* FT_LOAD */
+};
+
+#define N_OF(table) (sizeof(table) / sizeof((table)[0]))
+
+static const struct field *find_field(const struct field *fields, size_t n, const char *key)
 {
-	yaml_node_pair_t *p;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(fields[i].key, key) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+/* Read v, the value of field f (k its key), into target; what names the field in messages. */
+static int load_field(struct loader *ld, const struct field *f, const yaml_node_t *k, const yaml_node_t *v,
+    const char *what, void *target)
+{
+	void *at = (char *)target + f->offset, *count = (char *)target + f->count;
+
+	switch (f->type) {
+	case FT_STRING: return get_string(ld, v, what, at);
+	case FT_INT: return get_int(ld, v, what, f->min, at);
+	case FT_BOOL: return get_bool(ld, v, what, at);
+	case FT_LIST: return get_string_list(ld, v, what, at, count);
+	case FT_LOAD: return f->load(ld, v, target);
+	case FT_LATER: return 0;
+	case FT_IGNORED:
+		WARN(ld, k, "cmdchallenge's field '%s' means nothing here: ignored", f->key);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Read mapping map through the table fields[0..n) into target. found (when not NULL) gets, for each
+ * fields[i] given, its value node. A key given twice is an error, a key not in the table a warning;
+ * prefix ("" or "expected_output.") names the mapping in both. Returns -1 when a field was refused.
+ */
+static int load_fields(struct loader *ld, const yaml_node_t *map, const struct field *fields, size_t n,
+    const char *prefix, void *target, const yaml_node_t **found)
+{
 	int rc = 0;
 
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		const struct field *f;
+		char what[96];
+
+		if (k->type != YAML_SCALAR_NODE) {
+			ERR(ld, k, "field names must be plain words");
+			rc = -1;
+			continue;
+		}
+		if (repeated_key(ld, map, p, prefix)) {
+			rc = -1;
+			continue;
+		}
+		if ((f = find_field(fields, n, scalar(k))) == NULL) {
+			if (*prefix)
+				WARN(ld, k, "unknown field %s%.64s is ignored", prefix, scalar(k));
+			else
+				WARN(ld, k, "unknown field '%.64s' is ignored", scalar(k));
+			continue;
+		}
+		if (found)
+			found[f - fields] = v;
+		snprintf(what, sizeof(what), "%s%s", prefix, f->key);
+		if (load_field(ld, f, k, v, what, target) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* The value node given for key in a load_fields of that table, or NULL. */
+static const yaml_node_t *given(const struct field *fields, size_t n, const yaml_node_t *const *found, const char *key)
+{
+	const struct field *f = find_field(fields, n, key);
+
+	return f ? found[f - fields] : NULL;
+}
+
+/* ---- expected_output ------------------------------------------------------------------------ */
+
+/* expected_output.lines: a list of strings; "lines:" with nothing means no output is expected. */
+static int load_lines(struct loader *ld, const yaml_node_t *v, void *target)
+{
+	struct challenge *c = target;
+	int rc;
+
+	if (v->type == YAML_SCALAR_NODE && plain_is_typed(v) && !strcmp(scalar(v), "")) {
+		c->has_lines = true;
+		return 0;
+	}
+	if (v->type != YAML_SEQUENCE_NODE) {
+		ERR(ld, v, "expected_output.lines must be a list of strings, not %s", kind_name(v));
+		return -1;
+	}
+	rc = get_string_list(ld, v, "expected_output.lines", &c->expect.lines, &c->expect.n_lines);
+	c->has_lines = true;
+	return rc;
+}
+
+/* expected_output.re_sub: [pattern, replacement], applied to each line before comparing. */
+static int load_re_sub(struct loader *ld, const yaml_node_t *v, void *target)
+{
+	struct challenge *c = target;
+	char **pair = NULL;
+	size_t n = 0;
+
+	if (v->type != YAML_SEQUENCE_NODE || get_string_list(ld, v, "expected_output.re_sub", &pair, &n) < 0 || n != 2) {
+		if (pair == NULL || n != 2)
+			ERR(ld, v, "expected_output.re_sub must be a list of two strings: [pattern, replacement]");
+		free_list(pair, n);
+		return -1;
+	}
+	c->expect.re_sub_pattern = pair[0];
+	c->expect.re_sub_replacement = pair[1];
+	free(pair);
+	return 0;
+}
+
+#define CH(member) offsetof(struct challenge, member)
+
+static const struct field expected_output_fields[] = {
+	{ "lines", FT_LOAD, .load = load_lines },
+	{ "order", FT_BOOL, .offset = CH(expect.order) },
+	{ "ignore_non_matching", FT_BOOL, .offset = CH(expect.ignore_non_matching) },
+	{ "regex", FT_BOOL, .offset = CH(expect.regex) },
+	{ "re_sub", FT_LOAD, .load = load_re_sub },
+};
+
+static int load_expected_output(struct loader *ld, const yaml_node_t *map, void *target)
+{
 	if (map->type != YAML_MAPPING_NODE) {
 		ERR(ld, map, "expected_output must be a mapping (lines, order, ...), not %s", kind_name(map));
 		return -1;
 	}
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
-		const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
-
-		if (k->type == YAML_SCALAR_NODE && repeated_key(ld, map, p, "expected_output.")) {
-			rc = -1;
-			continue;
-		}
-		if (!strcmp(key, "lines")) {
-			if (v->type == YAML_SCALAR_NODE && plain_is_typed(v) && !strcmp(scalar(v), "")) {
-				c->has_lines = true;	/* "lines:" with nothing: no output expected */
-				continue;
-			}
-			if (v->type != YAML_SEQUENCE_NODE) {
-				ERR(ld, v, "expected_output.lines must be a list of strings, not %s", kind_name(v));
-				rc = -1;
-				continue;
-			}
-			if (get_string_list(ld, v, "expected_output.lines", &c->expect.lines, &c->expect.n_lines) < 0)
-				rc = -1;
-			c->has_lines = true;
-		} else if (!strcmp(key, "order")) {
-			rc |= get_bool(ld, v, "expected_output.order", &c->expect.order);
-		} else if (!strcmp(key, "ignore_non_matching")) {
-			rc |= get_bool(ld, v, "expected_output.ignore_non_matching", &c->expect.ignore_non_matching);
-		} else if (!strcmp(key, "regex")) {
-			rc |= get_bool(ld, v, "expected_output.regex", &c->expect.regex);
-		} else if (!strcmp(key, "re_sub")) {
-			char **pair = NULL;
-			size_t n = 0;
-
-			if (v->type != YAML_SEQUENCE_NODE || get_string_list(ld, v, "expected_output.re_sub", &pair, &n) < 0 || n != 2) {
-				if (pair == NULL || n != 2)
-					ERR(ld, v, "expected_output.re_sub must be a list of two strings: [pattern, replacement]");
-				free_list(pair, n);
-				rc = -1;
-				continue;
-			}
-			c->expect.re_sub_pattern = pair[0];
-			c->expect.re_sub_replacement = pair[1];
-			free(pair);
-		} else {
-			WARN(ld, k, "unknown field expected_output.%s is ignored", key);
-		}
-	}
-	return rc ? -1 : 0;
+	return load_fields(ld, map, expected_output_fields, N_OF(expected_output_fields), "expected_output.", target,
+	    NULL);
 }
+
+/* ---- processes ------------------------------------------------------------------------------ */
 
 static bool valid_helper_name(const char *s)
 {
@@ -469,51 +585,56 @@ static bool valid_helper_name(const char *s)
 	return true;
 }
 
+static int load_helper_name(struct loader *ld, const yaml_node_t *v, void *target)
+{
+	struct helper_proc *h = target;
+
+	if (get_string(ld, v, "processes.name", &h->name) < 0)
+		return -1;
+	if (!valid_helper_name(h->name)) {
+		ERR(ld, v, "processes.name '%.64s' must be 1 to %d letters, digits or ._+- (not starting with -)", h->name,
+		    HELPER_NAME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_helper_pid(struct loader *ld, const yaml_node_t *v, void *target)
+{
+	struct helper_proc *h = target;
+
+	if (get_int(ld, v, "processes.pid", HELPER_PID_MIN, &h->pid) < 0)
+		return -1;
+	if (h->pid > HELPER_PID_MAX) {
+		ERR(ld, v, "processes.pid must be from %d to %d (the runner forks up to it)", HELPER_PID_MIN, HELPER_PID_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct field helper_fields[] = {
+	{ "name", FT_LOAD, .load = load_helper_name },
+	{ "pid", FT_LOAD, .load = load_helper_pid },
+	{ "killable", FT_BOOL, .offset = offsetof(struct helper_proc, killable) },
+};
+
 /* One item of processes: {name, pid, killable}. */
 static int load_helper(struct loader *ld, const yaml_node_t *map, struct helper_proc *h)
 {
-	bool has_name = false, has_pid = false;
-	int rc = 0;
+	const yaml_node_t *found[N_OF(helper_fields)] = { NULL };
+	int rc;
 
 	if (map->type != YAML_MAPPING_NODE) {
 		ERR(ld, map, "each item of processes must be a mapping {name, pid, killable}, not %s", kind_name(map));
 		return -1;
 	}
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
-		const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
-
-		if (k->type == YAML_SCALAR_NODE && repeated_key(ld, map, p, "processes.")) {
-			rc = -1;
-		} else if (!strcmp(key, "name")) {
-			has_name = true;
-			if (get_string(ld, v, "processes.name", &h->name) < 0) {
-				rc = -1;
-			} else if (!valid_helper_name(h->name)) {
-				ERR(ld, v, "processes.name '%.64s' must be 1 to %d letters, digits or ._+- (not starting with -)",
-				    h->name, HELPER_NAME_MAX);
-				rc = -1;
-			}
-		} else if (!strcmp(key, "pid")) {
-			has_pid = true;
-			if (get_int(ld, v, "processes.pid", HELPER_PID_MIN, &h->pid) < 0) {
-				rc = -1;
-			} else if (h->pid > HELPER_PID_MAX) {
-				ERR(ld, v, "processes.pid must be from %d to %d (the runner forks up to it)", HELPER_PID_MIN,
-				    HELPER_PID_MAX);
-				rc = -1;
-			}
-		} else if (!strcmp(key, "killable")) {
-			rc |= get_bool(ld, v, "processes.killable", &h->killable);
-		} else {
-			WARN(ld, k, "unknown field processes.%.64s is ignored", key);
-		}
-	}
-	if (!has_name || !has_pid) {
+	rc = load_fields(ld, map, helper_fields, N_OF(helper_fields), "processes.", h, found);
+	if (!given(helper_fields, N_OF(helper_fields), found, "name") ||
+	    !given(helper_fields, N_OF(helper_fields), found, "pid")) {
 		ERR(ld, map, "each item of processes needs a name and a pid");
 		rc = -1;
 	}
-	return rc ? -1 : 0;
+	return rc;
 }
 
 static int cmp_helper_pid(const void *a, const void *b)
@@ -522,8 +643,9 @@ static int cmp_helper_pid(const void *a, const void *b)
 }
 
 /* processes: a list of at most HELPER_MAX helpers, each pid once; kept in ascending pid order (the runner's). */
-static int load_processes(struct loader *ld, const yaml_node_t *list, struct challenge *c)
+static int load_processes(struct loader *ld, const yaml_node_t *list, void *target)
 {
+	struct challenge *c = target;
 	size_t n;
 	int rc = 0;
 
@@ -558,61 +680,76 @@ static int load_processes(struct loader *ld, const yaml_node_t *list, struct cha
 	return rc;
 }
 
+/* ---- the runner spec ------------------------------------------------------------------------ */
+
+/* "expected": the lines and rules (lines null when only randomize's lines are compared), or null. */
+static json_object *expected_spec(const struct challenge *c)
+{
+	json_object *exp, *lines = NULL, *re_sub = NULL;
+
+	if (!c->has_lines && !c->randomize)
+		return NULL;
+	if (c->has_lines) {
+		lines = json_object_new_array();
+		for (size_t i = 0; i < c->expect.n_lines; i++)
+			json_object_array_add(lines, json_object_new_string(c->expect.lines[i]));
+	}
+	if (c->expect.re_sub_pattern) {
+		re_sub = json_object_new_array();
+		json_object_array_add(re_sub, json_object_new_string(c->expect.re_sub_pattern));
+		json_object_array_add(re_sub, json_object_new_string(c->expect.re_sub_replacement));
+	}
+	exp = json_object_new_object();
+	json_object_object_add(exp, "lines", lines);
+	json_object_object_add(exp, "order", json_object_new_boolean(c->expect.order));
+	json_object_object_add(exp, "ignore_non_matching", json_object_new_boolean(c->expect.ignore_non_matching));
+	json_object_object_add(exp, "regex", json_object_new_boolean(c->expect.regex));
+	json_object_object_add(exp, "re_sub", re_sub);
+	return exp;
+}
+
+/* "helpers": [{pid, name, killable}] in ascending pids (sorted at load), as the runner wants them. */
+static json_object *helpers_spec(const struct challenge *c)
+{
+	json_object *list = json_object_new_array();
+
+	for (size_t i = 0; i < c->n_helpers; i++) {
+		json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "pid", json_object_new_int(c->helpers[i].pid));
+		json_object_object_add(h, "name", json_object_new_string(c->helpers[i].name));
+		json_object_object_add(h, "killable", json_object_new_boolean(c->helpers[i].killable));
+		json_object_array_add(list, h);
+	}
+	return list;
+}
+
+static json_object *string_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
 /* The request members the runner needs for this challenge, prepared once. */
 static int build_runner_spec(struct challenge *c)
 {
-	json_object *o = json_object_new_object(), *exp = NULL;
+	json_object *o = json_object_new_object();
 
 	if (o == NULL)
 		return -1;
 	json_object_object_add(o, "dir", json_object_new_string(c->dir));
-	if (c->has_lines || c->randomize) {
-		json_object *lines = NULL;
-
-		/* lines is null when only randomize's lines are compared (second run). */
-		if (c->has_lines) {
-			lines = json_object_new_array();
-			for (size_t i = 0; i < c->expect.n_lines; i++)
-				json_object_array_add(lines, json_object_new_string(c->expect.lines[i]));
-		}
-		exp = json_object_new_object();
-		json_object_object_add(exp, "lines", lines);
-		json_object_object_add(exp, "order", json_object_new_boolean(c->expect.order));
-		json_object_object_add(exp, "ignore_non_matching", json_object_new_boolean(c->expect.ignore_non_matching));
-		json_object_object_add(exp, "regex", json_object_new_boolean(c->expect.regex));
-		if (c->expect.re_sub_pattern) {
-			json_object *pair = json_object_new_array();
-
-			json_object_array_add(pair, json_object_new_string(c->expect.re_sub_pattern));
-			json_object_array_add(pair, json_object_new_string(c->expect.re_sub_replacement));
-			json_object_object_add(exp, "re_sub", pair);
-		} else {
-			json_object_object_add(exp, "re_sub", NULL);
-		}
-	}
-	json_object_object_add(o, "expected", exp);
-	json_object_object_add(o, "setup", c->setup ? json_object_new_string(c->setup) : NULL);
-	json_object_object_add(o, "check", c->check ? json_object_new_string(c->check) : NULL);
-	json_object_object_add(o, "randomize", c->randomize ? json_object_new_string(c->randomize) : NULL);
+	json_object_object_add(o, "expected", expected_spec(c));
+	json_object_object_add(o, "setup", string_or_null(c->setup));
+	json_object_object_add(o, "check", string_or_null(c->check));
+	json_object_object_add(o, "randomize", string_or_null(c->randomize));
 	if (c->setup_killable)
 		json_object_object_add(o, "setup_killable", json_object_new_boolean(1));
-	if (c->n_helpers > 0) {
-		json_object *list = json_object_new_array();
-
-		/* Ascending pids (sorted at load), as the runner wants them. */
-		for (size_t i = 0; i < c->n_helpers; i++) {
-			json_object *h = json_object_new_object();
-
-			json_object_object_add(h, "pid", json_object_new_int(c->helpers[i].pid));
-			json_object_object_add(h, "name", json_object_new_string(c->helpers[i].name));
-			json_object_object_add(h, "killable", json_object_new_boolean(c->helpers[i].killable));
-			json_object_array_add(list, h);
-		}
-		json_object_object_add(o, "helpers", list);
-	}
+	if (c->n_helpers > 0)
+		json_object_object_add(o, "helpers", helpers_spec(c));
 	c->runner_spec = o;
 	return 0;
 }
+
+/* ---- audit_allow ---------------------------------------------------------------------------- */
 
 /* Is s only blanks (or nothing)? */
 static bool blank(const char *s)
@@ -681,164 +818,157 @@ const char *challenge_audit_allowed(const struct challenge *c, const char *strat
 	return NULL;
 }
 
-/*
- * Fields of cmdchallenge's format (its challenges.yaml, past and present, and
- * the JSON it generated) that mean nothing here: accepted with a warning.
- */
-static bool known_ignored_field(const char *key)
-{
-	static const char *const fields[] = { "skip_test", "tests", "disp_time", "example_fail", "openemoji" };
+/* ---- one challenge -------------------------------------------------------------------------- */
 
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (!strcmp(key, fields[i]))
-			return true;
-	return false;
+/* img: which sandbox image, the full one (cmd) or the one without programs (cmd-no-bin). */
+static int load_img(struct loader *ld, const yaml_node_t *v, void *target)
+{
+	struct challenge *c = target;
+	char *img = NULL;
+	int rc = get_string(ld, v, "img", &img);
+
+	if (rc == 0 && !strcmp(img, "cmd-no-bin")) {
+		c->no_bin = true;
+	} else if (rc == 0 && strcmp(img, "cmd") != 0) {
+		ERR(ld, v, "img must be cmd or cmd-no-bin, not '%.64s'", img);
+		rc = -1;
+	}
+	free(img);
+	return rc;
 }
 
-static int load_challenge(struct loader *ld, const yaml_node_t *map, struct challenge *c)
-{
-	const yaml_node_t *slug_n = NULL, *dir_n = NULL, *exp_n = NULL, *allow_n = NULL;
-	bool seen_img = false;
-	yaml_node_pair_t *p;
-	unsigned before = ld->rep->errors;
-	char *img = NULL;
+/*
+ * Every field of a challenge (cmdarena-challenges(5)). The last ones are fields of cmdchallenge's
+ * format (its challenges.yaml, past and present, and the JSON it generated) that mean nothing here.
+ */
+static const struct field challenge_fields[] = {
+	{ "slug", FT_STRING, .offset = CH(slug) },
+	{ "version", FT_INT, .offset = CH(version), .min = 1 },
+	{ "dir", FT_STRING, .offset = CH(dir) },
+	{ "disp_title", FT_STRING, .offset = CH(title) },
+	{ "description", FT_STRING, .offset = CH(description) },
+	{ "learn", FT_STRING, .offset = CH(learn) },
+	{ "disp_learn", FT_BOOL, .offset = CH(disp_learn) },
+	{ "example", FT_STRING, .offset = CH(example) },
+	{ "expected_failures", FT_LIST, .offset = CH(expected_failures), .count = CH(n_expected_failures) },
+	{ "expected_output", FT_LOAD, .load = load_expected_output },
+	{ "setup", FT_STRING, .offset = CH(setup) },
+	{ "check", FT_STRING, .offset = CH(check) },
+	{ "randomize", FT_STRING, .offset = CH(randomize) },
+	{ "processes", FT_LOAD, .load = load_processes },
+	{ "tags", FT_LIST, .offset = CH(tags), .count = CH(n_tags) },
+	{ "completions", FT_LIST, .offset = CH(completions), .count = CH(n_completions) },
+	{ "hints", FT_LOAD, .load = load_hints },
+	{ "author", FT_STRING, .offset = CH(author) },
+	{ "emoji", FT_STRING, .offset = CH(emoji) },
+	{ "img", FT_LOAD, .load = load_img },
+	{ "setup_killable", FT_BOOL, .offset = CH(setup_killable) },
+	{ "cache_correct", FT_BOOL, .offset = CH(cache_correct) },
+	{ "cache_incorrect", FT_BOOL, .offset = CH(cache_incorrect) },
+	{ "audit_allow", FT_LATER, .offset = 0 },	/* read once the slug is known, for its messages */
+	{ "skip_test", FT_IGNORED, .offset = 0 },
+	{ "tests", FT_IGNORED, .offset = 0 },
+	{ "disp_time", FT_IGNORED, .offset = 0 },
+	{ "example_fail", FT_IGNORED, .offset = 0 },
+	{ "openemoji", FT_IGNORED, .offset = 0 },
+};
 
+#define CHALLENGE_GIVEN(found, key) given(challenge_fields, N_OF(challenge_fields), (found), (key))
+
+/* A challenge before its fields are read: the defaults of those it may leave out. */
+static void challenge_init(struct challenge *c, const yaml_node_t *map)
+{
 	memset(c, 0, sizeof(*c));
 	c->line = (unsigned)map->start_mark.line + 1;
 	c->expect.order = true;
 	c->cache_correct = c->cache_incorrect = true;
-	if (map->type != YAML_MAPPING_NODE) {
-		ERR(ld, map, "each challenge must be a mapping (slug: ..., version: ...), not %s", kind_name(map));
-		return -1;
-	}
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
-		const char *key;
+}
 
-		if (k->type != YAML_SCALAR_NODE) {
-			ERR(ld, k, "field names must be plain words");
-			continue;
-		}
-		key = scalar(k);
-		if (repeated_key(ld, map, p, ""))
-			continue;
-		if (!strcmp(key, "slug")) {
-			slug_n = v;
-			get_string(ld, v, "slug", &c->slug);
-		} else if (!strcmp(key, "version")) {
-			get_int(ld, v, "version", 1, &c->version);
-		} else if (!strcmp(key, "dir")) {
-			dir_n = v;
-			get_string(ld, v, "dir", &c->dir);
-		} else if (!strcmp(key, "disp_title")) {
-			get_string(ld, v, "disp_title", &c->title);
-		} else if (!strcmp(key, "description")) {
-			get_string(ld, v, "description", &c->description);
-		} else if (!strcmp(key, "learn")) {
-			get_string(ld, v, "learn", &c->learn);
-		} else if (!strcmp(key, "disp_learn")) {
-			get_bool(ld, v, "disp_learn", &c->disp_learn);
-		} else if (!strcmp(key, "example")) {
-			get_string(ld, v, "example", &c->example);
-		} else if (!strcmp(key, "expected_failures")) {
-			get_string_list(ld, v, "expected_failures", &c->expected_failures, &c->n_expected_failures);
-		} else if (!strcmp(key, "expected_output")) {
-			exp_n = v;
-			load_expected_output(ld, v, c);
-		} else if (!strcmp(key, "setup")) {
-			get_string(ld, v, "setup", &c->setup);
-		} else if (!strcmp(key, "check")) {
-			get_string(ld, v, "check", &c->check);
-		} else if (!strcmp(key, "randomize")) {
-			get_string(ld, v, "randomize", &c->randomize);
-		} else if (!strcmp(key, "processes")) {
-			load_processes(ld, v, c);
-		} else if (!strcmp(key, "tags")) {
-			get_string_list(ld, v, "tags", &c->tags, &c->n_tags);
-		} else if (!strcmp(key, "completions")) {
-			get_string_list(ld, v, "completions", &c->completions, &c->n_completions);
-		} else if (!strcmp(key, "hints")) {
-			load_hints(ld, v, c);
-		} else if (!strcmp(key, "author")) {
-			get_string(ld, v, "author", &c->author);
-		} else if (!strcmp(key, "emoji")) {
-			get_string(ld, v, "emoji", &c->emoji);
-		} else if (!strcmp(key, "img")) {
-			seen_img = true;
-			if (get_string(ld, v, "img", &img) == 0) {
-				if (!strcmp(img, "cmd-no-bin"))
-					c->no_bin = true;
-				else if (strcmp(img, "cmd") != 0)
-					ERR(ld, v, "img must be cmd or cmd-no-bin, not '%.64s'", img);
-			}
-		} else if (!strcmp(key, "setup_killable")) {
-			get_bool(ld, v, "setup_killable", &c->setup_killable);
-		} else if (!strcmp(key, "cache_correct")) {
-			get_bool(ld, v, "cache_correct", &c->cache_correct);
-		} else if (!strcmp(key, "cache_incorrect")) {
-			get_bool(ld, v, "cache_incorrect", &c->cache_incorrect);
-		} else if (!strcmp(key, "audit_allow")) {
-			allow_n = v;	/* read below, once the slug is known for the messages */
-		} else if (known_ignored_field(key)) {
-			WARN(ld, k, "cmdchallenge's field '%s' means nothing here: ignored", key);
-		} else {
-			WARN(ld, k, "unknown field '%.64s' is ignored", key);
-		}
-	}
-	free(img);
-	(void)seen_img;
-	if (allow_n && load_audit_allow(ld, allow_n, c) < 0 && ld->rep->errors == before)
-		ERR(ld, allow_n, "out of memory");
+static const char *slug_or_none(const struct challenge *c)
+{
+	return c->slug ? c->slug : "(no slug)";
+}
 
-	/* Required fields and what depends on them. */
+/* The fields every challenge must give (the version is only asked for when nothing else was wrong). */
+static void check_required(struct loader *ld, const yaml_node_t *map, const struct challenge *c,
+    const yaml_node_t *slug_n, unsigned before)
+{
 	if (slug_n == NULL)
 		ERR(ld, map, "challenge has no slug");
 	else if (c->slug && !valid_slug(c->slug))
 		ERR(ld, slug_n, "slug '%.64s' must be 1 to %d letters, digits or underscores", c->slug, SLUG_MAX);
 	if (c->version == 0 && ld->rep->errors == before)
-		ERR(ld, map, "challenge %s has no version", c->slug ? c->slug : "(no slug)");
+		ERR(ld, map, "challenge %s has no version", slug_or_none(c));
 	if (c->description == NULL)
-		ERR(ld, map, "challenge %s has no description", c->slug ? c->slug : "(no slug)");
+		ERR(ld, map, "challenge %s has no description", slug_or_none(c));
 	if (c->example == NULL)
-		ERR(ld, map, "challenge %s has no example (a reference solution)", c->slug ? c->slug : "(no slug)");
+		ERR(ld, map, "challenge %s has no example (a reference solution)", slug_or_none(c));
+}
+
+/* dir (the slug unless given): a plain name; the names under it become the page's files. */
+static void load_files(struct loader *ld, const yaml_node_t *map, struct challenge *c, const yaml_node_t *dir_n)
+{
+	struct name_list names = { NULL, 0, 0 };
+	char path[4096];
+	struct stat st;
+
 	if (c->dir == NULL && c->slug)
 		c->dir = strdup(c->slug);
-	if (c->dir && !valid_dir_name(c->dir)) {
+	if (c->dir == NULL)
+		return;
+	if (!valid_dir_name(c->dir)) {
 		ERR(ld, dir_n ? dir_n : map, "dir '%.64s' must be a plain directory name", c->dir);
-	} else if (c->dir) {
-		char path[4096];
-		struct stat st;
-
-		snprintf(path, sizeof(path), "%s/%s", ld->dir, c->dir);
-		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			/*
-			 * Without an explicit dir a challenge may simply have no files. With one,
-			 * cmdchallenge's loader never looks (git keeps no empty directory): a
-			 * warning, in case of a typo.
-			 */
-			if (dir_n)
-				WARN(ld, dir_n, "dir '%.64s' does not exist in %s: the challenge starts in an empty directory",
-				    c->dir, ld->dir);
-		} else {
-			struct name_list names = { NULL, 0, 0 };
-
-			/* Three levels: enough for Tab, bounded for a deep tree. */
-			if (list_names(path, "", 3, &names) < 0)
-				ERR(ld, map, "cannot list the files of %s: %s", path, strerror(errno));
-			c->files = names.v;
-			c->n_files = names.n;
-		}
+		return;
 	}
+	snprintf(path, sizeof(path), "%s/%s", ld->dir, c->dir);
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		/*
+		 * Without an explicit dir a challenge may simply have no files. With one, cmdchallenge's
+		 * loader never looks (git keeps no empty directory): a warning, in case of a typo.
+		 */
+		if (dir_n)
+			WARN(ld, dir_n, "dir '%.64s' does not exist in %s: the challenge starts in an empty directory", c->dir,
+			    ld->dir);
+		return;
+	}
+	/* Three levels: enough for Tab, bounded for a deep tree. */
+	if (list_names(path, "", 3, &names) < 0)
+		ERR(ld, map, "cannot list the files of %s: %s", path, strerror(errno));
+	c->files = names.v;
+	c->n_files = names.n;
+}
+
+/* What holds only between fields, once all are read. */
+static void check_together(struct loader *ld, const yaml_node_t *map, struct challenge *c, const yaml_node_t *exp_n)
+{
+	char err[512];
+
 	if (c->title == NULL && c->slug)
 		c->title = strdup(c->slug);
 	if (c->setup_killable && c->setup == NULL)
 		ERR(ld, map, "challenge %s: setup_killable without a setup script", c->slug ? c->slug : "");
-	if (exp_n && c->has_lines) {
-		char err[512];
+	if (exp_n && c->has_lines && expect_validate(&c->expect, err, sizeof(err)) < 0)
+		ERR(ld, exp_n, "invalid pattern: %s", err);
+}
 
-		if (expect_validate(&c->expect, err, sizeof(err)) < 0)
-			ERR(ld, exp_n, "invalid pattern: %s", err);
+/* One entry of the list. Returns 0 (loaded), 1 (skipped with a warning: nothing could judge it) or -1. */
+static int load_challenge(struct loader *ld, const yaml_node_t *map, struct challenge *c)
+{
+	const yaml_node_t *found[N_OF(challenge_fields)] = { NULL }, *allow_n;
+	unsigned before = ld->rep->errors;
+
+	challenge_init(c, map);
+	if (map->type != YAML_MAPPING_NODE) {
+		ERR(ld, map, "each challenge must be a mapping (slug: ..., version: ...), not %s", kind_name(map));
+		return -1;
 	}
+	load_fields(ld, map, challenge_fields, N_OF(challenge_fields), "", c, found);
+	allow_n = CHALLENGE_GIVEN(found, "audit_allow");
+	if (allow_n && load_audit_allow(ld, allow_n, c) < 0 && ld->rep->errors == before)
+		ERR(ld, allow_n, "out of memory");
+	check_required(ld, map, c, CHALLENGE_GIVEN(found, "slug"), before);
+	load_files(ld, map, c, CHALLENGE_GIVEN(found, "dir"));
+	check_together(ld, map, c, CHALLENGE_GIVEN(found, "expected_output"));
 	if (ld->rep->errors != before)
 		return -1;
 	if (!c->has_lines && !c->check && !c->randomize) {
@@ -910,12 +1040,61 @@ static char *read_file(const char *path, size_t *len, struct loader *ld)
 	return sb_detach(&sb, len);
 }
 
+/* Parse data as one YAML document into doc; a syntax error is reported with its place. */
+static int parse_yaml(struct loader *ld, const char *data, size_t len, yaml_document_t *doc)
+{
+	yaml_parser_t parser;
+	int rc = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return -1;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	if (!yaml_parser_load(&parser, doc)) {
+		sb_addf(&ld->rep->text, "%s:%lu:%lu: error: not valid YAML: %s%s%s\n", ld->file,
+		    (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "parse error", parser.context ? " " : "",
+		    parser.context ? parser.context : "");
+		ld->rep->errors++;
+		rc = -1;
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/* The document's root, a list of challenges, into cat (in file order; those skipped are left out). */
+static void load_challenges(struct loader *ld, const yaml_node_t *root, struct catalogue *cat)
+{
+	unsigned before = ld->rep->errors;
+	size_t cap;
+
+	if (root == NULL) {
+		ERR(ld, NULL, "the file holds no challenges");
+		return;
+	}
+	if (root->type != YAML_SEQUENCE_NODE) {
+		ERR(ld, root, "the file must be a list of challenges (- slug: ...), not %s", kind_name(root));
+		return;
+	}
+	cap = (size_t)(root->data.sequence.items.top - root->data.sequence.items.start);
+	cat->v = calloc(cap ? cap : 1, sizeof(*cat->v));
+	if (cat->v == NULL) {
+		ERR(ld, NULL, "out of memory");
+		return;
+	}
+	for (yaml_node_item_t *it = root->data.sequence.items.start; it < root->data.sequence.items.top; it++) {
+		if (load_challenge(ld, node(ld, *it), &cat->v[cat->n]) == 0)
+			cat->n++;
+		else
+			challenge_free(&cat->v[cat->n]);
+	}
+	if (cat->n == 0 && ld->rep->errors == before)
+		ERR(ld, root, "the file holds no challenge that could be judged");
+}
+
 int catalogue_load(struct catalogue *cat, const char *dir, struct load_report *rep)
 {
 	struct loader ld = { NULL, dir, NULL, rep };
-	yaml_parser_t parser;
 	yaml_document_t doc;
-	yaml_node_t *root;
 	char path[4096];
 	unsigned before = rep->errors;
 	char *data;
@@ -927,49 +1106,15 @@ int catalogue_load(struct catalogue *cat, const char *dir, struct load_report *r
 	data = read_file(path, &len, &ld);
 	if (data == NULL)
 		return -1;
-	if (!yaml_parser_initialize(&parser)) {
-		free(data);
-		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		sb_addf(&rep->text, "%s:%lu:%lu: error: not valid YAML: %s%s%s\n", path,
-		    (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1,
-		    parser.problem ? parser.problem : "parse error", parser.context ? " " : "",
-		    parser.context ? parser.context : "");
-		rep->errors++;
-		yaml_parser_delete(&parser);
+	if (parse_yaml(&ld, data, len, &doc) < 0) {
 		free(data);
 		return -1;
 	}
 	ld.doc = &doc;
-	root = yaml_document_get_root_node(&doc);
-	if (root == NULL || root->type != YAML_SEQUENCE_NODE) {
-		if (root)
-			ERR(&ld, root, "the file must be a list of challenges (- slug: ...), not %s", kind_name(root));
-		else
-			ERR(&ld, NULL, "the file holds no challenges");
-	} else {
-		size_t cap = (size_t)(root->data.sequence.items.top - root->data.sequence.items.start);
-
-		cat->v = calloc(cap ? cap : 1, sizeof(*cat->v));
-		for (yaml_node_item_t *it = root->data.sequence.items.start; cat->v && it < root->data.sequence.items.top; it++) {
-			int r = load_challenge(&ld, node(&ld, *it), &cat->v[cat->n]);
-
-			if (r == 0)
-				cat->n++;
-			else
-				challenge_free(&cat->v[cat->n]);
-		}
-		if (cat->v == NULL)
-			ERR(&ld, NULL, "out of memory");
-		else if (cat->n == 0 && rep->errors == before)
-			ERR(&ld, root, "the file holds no challenge that could be judged");
-	}
+	load_challenges(&ld, yaml_document_get_root_node(&doc), cat);
 	if (rep->errors == before)
 		index_slugs(&ld, cat);
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	free(data);
 	if (rep->errors != before) {
 		catalogue_free(cat);

@@ -14,8 +14,9 @@
 #include "check/audit.h"
 #include "lib/base64.h"
 #include "tap.h"
+#include "tmp_catalogue.h"
 
-static char dir[64];
+static const char *dir;	/* the scratch catalogue's, where the strategies run */
 
 /* Run script with bash (-n: only parse it) in dir; its stdout into out (caller frees). Exit status. */
 static int bash(const char *script, bool parse_only, char **out)
@@ -40,17 +41,6 @@ static int bash(const char *script, bool parse_only, char **out)
 		*out = sb.buf ? sb_detach(&sb, NULL) : strdup("");
 	sb_free(&sb);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void write_yaml(const char *text)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/challenges.yaml", dir);
-	f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
 }
 
 static void test_names(void)
@@ -156,13 +146,12 @@ static void test_strategies(void)
 	const char *run1 = "it's 42\n$(touch pwned)\n";
 	char *cmd, *out = NULL;
 
-	write_yaml("- slug: lines\n  version: 1\n  description: d\n  example: echo \"it's 42\" # a comment\n"
+	if (!is_int(tmp_catalogue_load("- slug: lines\n  version: 1\n  description: d\n  example: echo \"it's 42\" # a comment\n"
 	    "  expected_output:\n    lines: [\"it's 42\", '%s $HOME']\n"
 	    "- slug: files\n  version: 1\n  description: d\n  example: |\n    cat <<EOF >out.txt\n    x\n    EOF\n"
 	    "  check: test -s out.txt\n"
 	    "- slug: nobin\n  version: 1\n  description: d\n  example: echo x\n  img: cmd-no-bin\n"
-	    "  expected_output:\n    lines: [x]\n");
-	if (!is_int(catalogue_load(&cat, dir, &rep), 0, "the strategy fixture loads"))
+	    "  expected_output:\n    lines: [x]\n", &cat, &rep), 0, "the strategy fixture loads"))
 		diag("%s", rep.text.buf);
 	memset(&in, 0, sizeof(in));
 	in.have_run1 = true;
@@ -281,9 +270,8 @@ static void test_request(void)
 	size_t len = 0;
 	json_object *o, *m;
 
-	write_yaml("- slug: r\n  version: 1\n  description: d\n  example: echo a\n  check: pass\n"
-	    "  expected_output:\n    lines: [a]\n");
-	catalogue_load(&cat, dir, &rep);
+	tmp_catalogue_load("- slug: r\n  version: 1\n  description: d\n  example: echo a\n  check: pass\n"
+	    "  expected_output:\n    lines: [a]\n", &cat, &rep);
 	config_defaults(&cfg);
 	req = audit_request(&cfg, catalogue_find(&cat, "r"), cmds, 3, 4096, nonce, &len);
 	ok(req && len > 0 && req[len - 1] == '\n' && strchr(req, '\n') == req + len - 1, "the request is one line");
@@ -385,8 +373,7 @@ static void test_verdicts(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/cmdarena-audit-test-%ld", (long)getpid());
-	mkdir(dir, 0755);
+	dir = tmp_catalogue_make("audit-test");
 	test_names();
 	test_quote();
 	test_probe();
@@ -398,9 +385,7 @@ int main(void)
 
 		snprintf(path, sizeof(path), "%s/script.sh", dir);
 		unlink(path);
-		snprintf(path, sizeof(path), "%s/challenges.yaml", dir);
-		unlink(path);
-		rmdir(dir);
+		tmp_catalogue_remove();
 		unlink("/tmp/.cmdarena-audit-mark");
 	}
 	return tap_done();

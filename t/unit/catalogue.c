@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "engine/sandbox.h"
 #include "tap.h"
+#include "tmp_catalogue.h"
 
 /* The runner spec as JSON text, for substring checks (valid until the challenge is freed). */
 static const char *spec_text(const struct challenge *c)
@@ -16,18 +17,7 @@ static const char *spec_text(const struct challenge *c)
 	return json_object_to_json_string_ext(c->runner_spec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-static char dir[64];
-
-static void write_yaml(const char *text)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/challenges.yaml", dir);
-	f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-}
+static const char *dir;	/* the scratch catalogue's */
 
 /* Load text; expect failure with a message containing want (at line, when given). */
 static void refuses(const char *text, const char *want, const char *label)
@@ -36,8 +26,7 @@ static void refuses(const char *text, const char *want, const char *label)
 	struct load_report rep = { STRBUF_INIT, 0, 0 };
 	int rc;
 
-	write_yaml(text);
-	rc = catalogue_load(&cat, dir, &rep);
+	rc = tmp_catalogue_load(text, &cat, &rep);
 	is_int(rc, -1, "%s is refused", label);
 	ok(rep.errors > 0, "%s: counted as an error", label);
 	ok(rep.text.buf && strstr(rep.text.buf, want) != NULL, "%s: says '%s'", label, want);
@@ -79,8 +68,7 @@ int main(void)
 	const struct challenge *c;
 	char sub[128], *json;
 
-	snprintf(dir, sizeof(dir), "/tmp/cmdarena-cat-test-%ld", (long)getpid());
-	mkdir(dir, 0755);
+	dir = tmp_catalogue_make("cat-test");
 	snprintf(sub, sizeof(sub), "%s/files", dir);
 	mkdir(sub, 0755);
 	snprintf(sub, sizeof(sub), "%s/files/notes", dir);
@@ -91,7 +79,7 @@ int main(void)
 	make_files(true);
 
 	/* A catalogue using every field, including cmdchallenge's own. */
-	write_yaml("---\n"
+	tmp_catalogue_write("---\n"
 	    "- slug: first\n  version: 3\n  dir: files\n  disp_title: First one\n  description: |\n    Print **a**.\n"
 	    "  learn: use echo\n  disp_learn: true\n  example: echo a\n  expected_failures: [echo b, 'echo c']\n"
 	    "  expected_output:\n    lines: ['a']\n    order: false\n    ignore_non_matching: yes\n"
@@ -213,7 +201,7 @@ int main(void)
 	    "audit_allow as a list");
 	refuses(OK_ENTRY "  audit_allow: {replay: a, replay: b}\n", "field audit_allow.replay is given twice",
 	    "a strategy allowed twice");
-	write_yaml(OK_ENTRY "  audit_allow:\n    delete_everything: \"the task is to delete everything\"\n"
+	tmp_catalogue_write(OK_ENTRY "  audit_allow:\n    delete_everything: \"the task is to delete everything\"\n"
 	    "    print_nothing: the expected output is empty\n");
 	is_int(catalogue_load(&cat, dir, &rep), 0, "audit_allow with reasons loads");
 	is_int(rep.warnings, 0, "without warnings");
@@ -237,7 +225,7 @@ int main(void)
 	 * cmdchallenge's own catalogue: unquoted numbers in lists, check-only and
 	 * scripted cmd-no-bin challenges, fixed-pid helpers, fields that mean nothing here.
 	 */
-	write_yaml("- slug: days\n  version: 1\n  description: d\n  example: seq 3\n  completions: [01, 08, true]\n"
+	tmp_catalogue_write("- slug: days\n  version: 1\n  description: d\n  example: seq 3\n  completions: [01, 08, true]\n"
 	    "  expected_output:\n    lines: [1, 2, 3]\n  tests:\n    - test: 'true'\n      msg: m\n  disp_time: x\n"
 	    "- slug: oops_x\n  version: 2\n  description: d\n  example: kill -9 42\n  img: cmd-no-bin\n"
 	    "  randomize: echo x\n  check: '[ ! -e /proc/42 ] && pass'\n"
@@ -290,7 +278,7 @@ int main(void)
 	load_report_free(&rep);
 
 	/* Warnings load. */
-	write_yaml(OK_ENTRY "  colour: red\n  expected_output_extra: 1\n  dir: nowhere\n"
+	tmp_catalogue_write(OK_ENTRY "  colour: red\n  expected_output_extra: 1\n  dir: nowhere\n"
 	    "- slug: nothing_to_judge\n  version: 1\n  description: d\n  example: e\n");
 	is_int(catalogue_load(&cat, dir, &rep), 0, "unknown fields only warn");
 	is_int(rep.warnings, 4, "four warnings");
@@ -303,7 +291,7 @@ int main(void)
 	catalogue_free(&cat);
 	load_report_free(&rep);
 
-	write_yaml(OK_ENTRY);
+	tmp_catalogue_write(OK_ENTRY);
 	make_files(false);
 	snprintf(sub, sizeof(sub), "%s/files/notes", dir);
 	rmdir(sub);
@@ -317,6 +305,6 @@ int main(void)
 	is_int(catalogue_load(&cat, dir, &rep), -1, "a missing file");
 	ok(rep.text.buf && strstr(rep.text.buf, "cannot open"), "says it cannot open it");
 	load_report_free(&rep);
-	rmdir(dir);
+	tmp_catalogue_remove();
 	return tap_done();
 }
