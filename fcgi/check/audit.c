@@ -717,16 +717,6 @@ static void audit_item_done(size_t i, size_t done, void *arg)
 		    t->seconds);
 }
 
-static bool selected(const struct challenge *ch, char **slugs, int n)
-{
-	if (n == 0)
-		return true;
-	for (int i = 0; i < n; i++)
-		if (strcmp(slugs[i], ch->slug) == 0)
-			return true;
-	return false;
-}
-
 /* A guess at a challenge's attempts: expected failures may be repeated where randomize runs. */
 static size_t expected_attempts(const struct challenge *ch)
 {
@@ -761,7 +751,7 @@ static int plan_tasks(struct audit_run *run, const struct catalogue *cat, char *
 	if (run->tasks == NULL || run->order == NULL)
 		return -1;
 	for (size_t i = 0; i < cat->n; i++)
-		if (selected(&cat->v[i], slugs, n_slugs)) {
+		if (challenge_selected(&cat->v[i], slugs, n_slugs)) {
 			run->order[run->n] = &run->tasks[run->n];
 			run->tasks[run->n++].ch = &cat->v[i];
 		}

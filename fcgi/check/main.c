@@ -233,16 +233,6 @@ static int report_selftest(struct check *ck)
 	return failed ? 1 : 0;
 }
 
-static bool selected(const struct challenge *ch, char **slugs, int n)
-{
-	if (n == 0)
-		return true;
-	for (int i = 0; i < n; i++)
-		if (strcmp(slugs[i], ch->slug) == 0)
-			return true;
-	return false;
-}
-
 static int plan_selftest(struct check *ck, char **slugs, int n_slugs)
 {
 	size_t n = 0;
@@ -253,7 +243,7 @@ static int plan_selftest(struct check *ck, char **slugs, int n_slugs)
 			return -1;
 		}
 	for (size_t i = 0; i < ck->cat.n; i++)
-		if (selected(&ck->cat.v[i], slugs, n_slugs))
+		if (challenge_selected(&ck->cat.v[i], slugs, n_slugs))
 			n += 1 + ck->cat.v[i].n_expected_failures;
 	ck->items = calloc(n ? n : 1, sizeof(*ck->items));
 	if (ck->items == NULL)
@@ -261,7 +251,7 @@ static int plan_selftest(struct check *ck, char **slugs, int n_slugs)
 	for (size_t i = 0; i < ck->cat.n; i++) {
 		const struct challenge *ch = &ck->cat.v[i];
 
-		if (!selected(ch, slugs, n_slugs))
+		if (!challenge_selected(ch, slugs, n_slugs))
 			continue;
 		ck->items[ck->n_items++] = (struct check_item){ .ch = ch, .cmd = strdup(ch->example), .want_correct = true, .what = "example" };
 		for (size_t k = 0; k < ch->n_expected_failures; k++)

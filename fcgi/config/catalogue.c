@@ -1200,3 +1200,13 @@ void load_report_free(struct load_report *rep)
 	sb_free(&rep->text);
 	rep->errors = rep->warnings = 0;
 }
+
+bool challenge_selected(const struct challenge *ch, char *const *slugs, int n)
+{
+	if (n == 0)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (strcmp(slugs[i], ch->slug) == 0)
+			return true;
+	return false;
+}

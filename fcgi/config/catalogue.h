@@ -108,4 +108,7 @@ char *catalogue_public_json(const struct catalogue *cat);
 
 void load_report_free(struct load_report *rep);
 
+/* Is ch one of the n slugs named (every challenge when n is 0)? For tools given slugs to run. */
+bool challenge_selected(const struct challenge *ch, char *const *slugs, int n);
+
 #endif
