@@ -827,14 +827,10 @@ static void fit_share(const struct config *cfg, int index, int *exec_max, int *w
 		    *wait_max, cfg->workers, cfg->worker_threads);
 }
 
-int worker_main(const struct config *cfg, const struct catalogue *cat, int listen_fd, int index)
+/* The process: its name in ps, its malloc arenas, its signals (the threads' mask is set apart). */
+static void worker_process_setup(int index)
 {
-	int n = cfg->worker_threads, started = 0, status = 0, exec_max, wait_max;
-	struct proxy_list exempt;
-	struct worker *ws;
 	struct sigaction sa;
-	sigset_t block, old;
-	pthread_attr_t attr;
 	char role[32];
 
 	snprintf(role, sizeof(role), "worker%d", index);
@@ -854,66 +850,48 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
 
-	if (FCGX_Init() != 0) {
-		lerr("cannot initialise libfcgi");
-		return 1;
-	}
-	fit_share(cfg, index, &exec_max, &wait_max);
-	{
-		char err[160];
+/* Start n serving threads; returns how many started (all of them, or the first failure stops). */
+static int start_threads(struct worker *ws, int n, const struct config *cfg, const struct catalogue *cat,
+    int listen_fd, int index)
+{
+	pthread_attr_t attr;
+	int started = 0;
 
-		/* The master checked it; a failure here is only memory. */
-		if (proxy_list_parse(cfg->limits_exempt, &exempt, err, sizeof(err)) < 0) {
-			lerr("limits_exempt: %s", err);
-			return 1;
-		}
-	}
-	ws = calloc((size_t)n, sizeof(*ws));
-	if (ws == NULL) {
-		lerr("out of memory");
-		proxy_list_free(&exempt);
-		return 1;
-	}
-	/* The threads block SIGTERM and SIGINT (they inherit this mask): the main thread gets them. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (int i = 0; i < n; i++) {
 		int rc;
 
-		ws[i].exec_max = exec_max;
-		ws[i].wait_max = wait_max;
-		ws[i].exempt = &exempt;
-		if (worker_setup(&ws[i], cfg, cat, listen_fd, index, i) < 0) {
-			status = 1;
+		if (worker_setup(&ws[i], cfg, cat, listen_fd, index, i) < 0)
 			break;
-		}
 		rc = pthread_create(&ws[i].tid, &attr, serve, &ws[i]);
 		if (rc != 0) {
 			lerr("cannot start thread %d: %s", i, strerror(rc));
-			status = 1;
 			break;
 		}
 		ws[i].running = true;
 		started++;
 	}
 	pthread_attr_destroy(&attr);
-	if (status != 0) {
-		__atomic_store_n(&stop_requested, 1, __ATOMIC_SEQ_CST);
-	} else {
-		/* Wait for SIGTERM: SIGTERM and SIGINT stay blocked except inside sigsuspend. */
-		sigset_t wait_mask = old;
+	return started;
+}
 
-		sigdelset(&wait_mask, SIGTERM);
-		sigdelset(&wait_mask, SIGINT);
-		while (!stopping())
-			sigsuspend(&wait_mask);
-	}
-	/* Wake the thread waiting in accept until every thread has returned. */
+/* Wait for SIGTERM: SIGTERM and SIGINT stay blocked (old is the mask before) except in sigsuspend. */
+static void wait_for_stop(const sigset_t *old)
+{
+	sigset_t wait_mask = *old;
+
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGINT);
+	while (!stopping())
+		sigsuspend(&wait_mask);
+}
+
+/* Wake the thread waiting in accept until every started thread has returned. */
+static void join_threads(struct worker *ws, int n, int started)
+{
 	for (int left = started; left > 0;) {
 		if (__atomic_load_n(&accepting, __ATOMIC_SEQ_CST))
 			pthread_kill(accept_owner, SIGUSR1);
@@ -925,10 +903,53 @@ int worker_main(const struct config *cfg, const struct catalogue *cat, int liste
 			else if (ws[i].running)
 				left++;
 	}
+}
+
+int worker_main(const struct config *cfg, const struct catalogue *cat, int listen_fd, int index)
+{
+	int n = cfg->worker_threads, started, exec_max, wait_max;
+	struct proxy_list exempt;
+	struct worker *ws;
+	sigset_t block, old;
+	char err[160];
+
+	worker_process_setup(index);
+	if (FCGX_Init() != 0) {
+		lerr("cannot initialise libfcgi");
+		return 1;
+	}
+	fit_share(cfg, index, &exec_max, &wait_max);
+	/* The master checked it; a failure here is only memory. */
+	if (proxy_list_parse(cfg->limits_exempt, &exempt, err, sizeof(err)) < 0) {
+		lerr("limits_exempt: %s", err);
+		return 1;
+	}
+	ws = calloc((size_t)n, sizeof(*ws));
+	if (ws == NULL) {
+		lerr("out of memory");
+		proxy_list_free(&exempt);
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		ws[i].exec_max = exec_max;
+		ws[i].wait_max = wait_max;
+		ws[i].exempt = &exempt;
+	}
+	/* The threads block SIGTERM and SIGINT (they inherit this mask): the main thread gets them. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	started = start_threads(ws, n, cfg, cat, listen_fd, index);
+	if (started < n)
+		__atomic_store_n(&stop_requested, 1, __ATOMIC_SEQ_CST);
+	else
+		wait_for_stop(&old);
+	join_threads(ws, n, started);
 	for (int i = 0; i < n; i++)
 		if (ws[i].cfg)
 			worker_cleanup(&ws[i]);
 	free(ws);
 	proxy_list_free(&exempt);
-	return status;
+	return started < n ? 1 : 0;
 }
