@@ -2,8 +2,9 @@
  * catalogue.c: load and validate challenges.yaml (see catalogue.h).
  *
  * libyaml's document loader gives a node tree with a mark (line, column) on
- * every node; each field is read by a small typed getter that reports a clear
- * "file:line:col: ..." message when the YAML holds the wrong kind of value.
+ * every node; each field is read through a table of fields by yaml_reader.c's
+ * typed getters, which report a clear "file:line:col: ..." message when the
+ * YAML holds the wrong kind of value.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -21,213 +22,10 @@
 
 #include "check/audit_names.h"
 #include "config/catalogue.h"
+#include "config/yaml_reader.h"
 
 #define CATALOGUE_MAX_BYTES (16 * 1024 * 1024)
 #define SLUG_MAX 64
-
-struct loader {
-	const char *file;	/* for messages */
-	const char *dir;
-	yaml_document_t *doc;
-	struct load_report *rep;
-};
-
-__attribute__((format(printf, 4, 5)))
-static void report(struct loader *ld, const yaml_node_t *at, bool error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (at)
-		sb_addf(&ld->rep->text, "%s:%lu:%lu: %s: ", ld->file, (unsigned long)at->start_mark.line + 1,
-		    (unsigned long)at->start_mark.column + 1, error ? "error" : "warning");
-	else
-		sb_addf(&ld->rep->text, "%s: %s: ", ld->file, error ? "error" : "warning");
-	{
-		char msg[1024];
-
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		sb_adds(&ld->rep->text, msg);
-	}
-	sb_adds(&ld->rep->text, "\n");
-	if (error)
-		ld->rep->errors++;
-	else
-		ld->rep->warnings++;
-}
-
-#define ERR(ld, at, ...) report((ld), (at), true, __VA_ARGS__)
-#define WARN(ld, at, ...) report((ld), (at), false, __VA_ARGS__)
-
-static yaml_node_t *node(struct loader *ld, int index)
-{
-	return yaml_document_get_node(ld->doc, index);
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-/* Does a plain (unquoted) scalar read as something other than a string in YAML 1.1? */
-static bool plain_is_typed(const yaml_node_t *n)
-{
-	static const char *const words[] = {
-		"", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
-		"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
-		".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
-	};
-	static regex_t number;
-	static int compiled;
-	const char *s = scalar(n);
-
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strcmp(s, words[i]) == 0)
-			return true;
-	if (!compiled) {
-		if (regcomp(&number, "^[-+]?(0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*(\\.[0-9_]*)?([eE][-+]?[0-9]+)?|\\.[0-9_]+([eE][-+]?[0-9]+)?)$",
-		    REG_EXTENDED | REG_NOSUB) != 0)
-			return false;
-		compiled = 1;
-	}
-	return regexec(&number, s, 0, NULL, 0) == 0;
-}
-
-static const char *kind_name(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE: return plain_is_typed(n) ? "a number, boolean or null" : "a string";
-	case YAML_SEQUENCE_NODE: return "a list";
-	case YAML_MAPPING_NODE: return "a mapping";
-	default: return "nothing";
-	}
-}
-
-/* A string field: a scalar that YAML would not read as a number, boolean or null. */
-static int get_string(struct loader *ld, const yaml_node_t *n, const char *what, char **out)
-{
-	if (n->type != YAML_SCALAR_NODE || plain_is_typed(n)) {
-		ERR(ld, n, "%s must be a string, not %s%s", what, kind_name(n),
-		    n->type == YAML_SCALAR_NODE ? " (quote it)" : "");
-		return -1;
-	}
-	free(*out);
-	*out = strndup(scalar(n), n->data.scalar.length);
-	return *out ? 0 : -1;
-}
-
-static int get_bool(struct loader *ld, const yaml_node_t *n, const char *what, bool *out)
-{
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
-
-	if (n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-		for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-			if (strcmp(scalar(n), yes[i]) == 0) {
-				*out = true;
-				return 0;
-			}
-			if (strcmp(scalar(n), no[i]) == 0) {
-				*out = false;
-				return 0;
-			}
-		}
-	}
-	ERR(ld, n, "%s must be true or false", what);
-	return -1;
-}
-
-static int get_int(struct loader *ld, const yaml_node_t *n, const char *what, int min, int *out)
-{
-	const char *s;
-	char *end;
-	long v;
-
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		goto bad;
-	s = scalar(n);
-	if (!isdigit((unsigned char)s[0]) && !(s[0] == '-' && isdigit((unsigned char)s[1])))
-		goto bad;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > 999999999)
-		goto bad;
-	*out = (int)v;
-	return 0;
-bad:
-	ERR(ld, n, "%s must be an integer from %d to 999999999, not %s", what, min,
-	    n->type == YAML_SCALAR_NODE ? "that" : kind_name(n));
-	return -1;
-}
-
-/* A null in YAML: nothing written, ~ or null. */
-static bool plain_is_null(const yaml_node_t *n)
-{
-	const char *s = scalar(n);
-
-	return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (!strcmp(s, "") || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"));
-}
-
-/*
- * An item of a list of strings. cmdchallenge's catalogue writes some unquoted
- * (completions: [01, 08], lines: [1, 2]): a plain number or boolean is taken as
- * the text written, never converted (01 stays "01"). A null is an error, and so
- * is a bare number in place of the whole list (a list of one is a string).
- */
-static int get_list_item(struct loader *ld, const yaml_node_t *n, const char *what, char **out)
-{
-	if (n->type != YAML_SCALAR_NODE || plain_is_null(n))
-		return get_string(ld, n, what, out);
-	free(*out);
-	*out = strndup(scalar(n), n->data.scalar.length);
-	return *out ? 0 : -1;
-}
-
-/* A list of strings; a single string is accepted as a list of one. */
-static int get_string_list(struct loader *ld, const yaml_node_t *n, const char *what, char ***out, size_t *count)
-{
-	yaml_node_item_t *it;
-	size_t i = 0, cap;
-	char **v;
-	int rc = 0;
-
-	if (n->type == YAML_SCALAR_NODE && !plain_is_typed(n)) {
-		v = calloc(2, sizeof(*v));
-		if (v == NULL || get_string(ld, n, what, &v[0]) < 0) {
-			free(v);
-			return -1;
-		}
-		*out = v;
-		*count = 1;
-		return 0;
-	}
-	if (n->type != YAML_SEQUENCE_NODE) {
-		ERR(ld, n, "%s must be a list of strings, not %s", what, kind_name(n));
-		return -1;
-	}
-	cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	v = calloc(cap + 1, sizeof(*v));
-	if (v == NULL)
-		return -1;
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *item = node(ld, *it);
-		char label[96];
-
-		snprintf(label, sizeof(label), "%s item %zu", what, i + 1);
-		if (get_list_item(ld, item, label, &v[i]) < 0) {
-			rc = -1;
-			continue;
-		}
-		i++;
-	}
-	*out = v;
-	*count = i;
-	return rc;
-}
 
 static void free_list(char **v, size_t n)
 {
@@ -272,7 +70,7 @@ static int load_hints(struct loader *ld, const yaml_node_t *v, void *target)
 	struct challenge *c = target;
 	int rc = 0;
 
-	if (get_string_list(ld, v, "hints", &c->hints, &c->n_hints) < 0)
+	if (ld_string_list(ld, v, "hints", &c->hints, &c->n_hints) < 0)
 		return -1;
 	if (c->n_hints > HINTS_MAX) {
 		ERR(ld, v, "hints holds %zu hints: at most %d (a hint is a step, not a tutorial)", c->n_hints, HINTS_MAX);
@@ -394,123 +192,6 @@ static bool valid_dir_name(const char *s)
  * Is the key of pair p (a scalar) already in map before it? Reported as an error; the caller skips
  * the repeat, which would otherwise overwrite (and leak) what the first one loaded.
  */
-static bool repeated_key(struct loader *ld, const yaml_node_t *map, const yaml_node_pair_t *p, const char *prefix)
-{
-	yaml_node_t *k = node(ld, p->key);
-
-	for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-		yaml_node_t *k2 = node(ld, q->key);
-
-		if (k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k))) {
-			ERR(ld, k, "field %s%s is given twice (first at line %lu)", prefix, scalar(k),
-			    (unsigned long)k2->start_mark.line + 1);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* ---- mappings read through a table of fields ------------------------------------------------ */
-
-/* How a field's value is read. */
-enum field_type {
-	FT_STRING,	/* a string: char * at offset */
-	FT_INT,		/* an integer from min: int at offset */
-	FT_BOOL,	/* true or false: bool at offset */
-	FT_LIST,	/* a list of strings: char ** at offset, its count (size_t) at count */
-	FT_LOAD,	/* read by its own load(), given the whole target */
-	FT_LATER,	/* only its node is kept: the caller reads it once the other fields are known */
-	FT_IGNORED,	/* cmdchallenge's, meaning nothing here: a warning */
-};
-
-/* One key of a mapping: its type and where its value goes in the target (a challenge, a helper). */
-struct field {
-	const char *key;
-	enum field_type type;
-	size_t offset;
-	size_t count;		/* FT_LIST */
-	int min;		/* FT_INT */
-	int (*load)(struct loader *ld, const yaml_node_t *v, void *target);	/* FT_LOAD */
-};
-
-#define N_OF(table) (sizeof(table) / sizeof((table)[0]))
-
-static const struct field *find_field(const struct field *fields, size_t n, const char *key)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(fields[i].key, key) == 0)
-			return &fields[i];
-	return NULL;
-}
-
-/* Read v, the value of field f (k its key), into target; what names the field in messages. */
-static int load_field(struct loader *ld, const struct field *f, const yaml_node_t *k, const yaml_node_t *v,
-    const char *what, void *target)
-{
-	void *at = (char *)target + f->offset, *count = (char *)target + f->count;
-
-	switch (f->type) {
-	case FT_STRING: return get_string(ld, v, what, at);
-	case FT_INT: return get_int(ld, v, what, f->min, at);
-	case FT_BOOL: return get_bool(ld, v, what, at);
-	case FT_LIST: return get_string_list(ld, v, what, at, count);
-	case FT_LOAD: return f->load(ld, v, target);
-	case FT_LATER: return 0;
-	case FT_IGNORED:
-		WARN(ld, k, "cmdchallenge's field '%s' means nothing here: ignored", f->key);
-		return 0;
-	}
-	return -1;
-}
-
-/*
- * Read mapping map through the table fields[0..n) into target. found (when not NULL) gets, for each
- * fields[i] given, its value node. A key given twice is an error, a key not in the table a warning;
- * prefix ("" or "expected_output.") names the mapping in both. Returns -1 when a field was refused.
- */
-static int load_fields(struct loader *ld, const yaml_node_t *map, const struct field *fields, size_t n,
-    const char *prefix, void *target, const yaml_node_t **found)
-{
-	int rc = 0;
-
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
-		const struct field *f;
-		char what[96];
-
-		if (k->type != YAML_SCALAR_NODE) {
-			ERR(ld, k, "field names must be plain words");
-			rc = -1;
-			continue;
-		}
-		if (repeated_key(ld, map, p, prefix)) {
-			rc = -1;
-			continue;
-		}
-		if ((f = find_field(fields, n, scalar(k))) == NULL) {
-			if (*prefix)
-				WARN(ld, k, "unknown field %s%.64s is ignored", prefix, scalar(k));
-			else
-				WARN(ld, k, "unknown field '%.64s' is ignored", scalar(k));
-			continue;
-		}
-		if (found)
-			found[f - fields] = v;
-		snprintf(what, sizeof(what), "%s%s", prefix, f->key);
-		if (load_field(ld, f, k, v, what, target) < 0)
-			rc = -1;
-	}
-	return rc;
-}
-
-/* The value node given for key in a load_fields of that table, or NULL. */
-static const yaml_node_t *given(const struct field *fields, size_t n, const yaml_node_t *const *found, const char *key)
-{
-	const struct field *f = find_field(fields, n, key);
-
-	return f ? found[f - fields] : NULL;
-}
-
 /* ---- expected_output ------------------------------------------------------------------------ */
 
 /* expected_output.lines: a list of strings; "lines:" with nothing means no output is expected. */
@@ -519,15 +200,15 @@ static int load_lines(struct loader *ld, const yaml_node_t *v, void *target)
 	struct challenge *c = target;
 	int rc;
 
-	if (v->type == YAML_SCALAR_NODE && plain_is_typed(v) && !strcmp(scalar(v), "")) {
+	if (v->type == YAML_SCALAR_NODE && node_is_typed(v) && !strcmp(node_text(v), "")) {
 		c->has_lines = true;
 		return 0;
 	}
 	if (v->type != YAML_SEQUENCE_NODE) {
-		ERR(ld, v, "expected_output.lines must be a list of strings, not %s", kind_name(v));
+		ERR(ld, v, "expected_output.lines must be a list of strings, not %s", node_kind(v));
 		return -1;
 	}
-	rc = get_string_list(ld, v, "expected_output.lines", &c->expect.lines, &c->expect.n_lines);
+	rc = ld_string_list(ld, v, "expected_output.lines", &c->expect.lines, &c->expect.n_lines);
 	c->has_lines = true;
 	return rc;
 }
@@ -539,7 +220,7 @@ static int load_re_sub(struct loader *ld, const yaml_node_t *v, void *target)
 	char **pair = NULL;
 	size_t n = 0;
 
-	if (v->type != YAML_SEQUENCE_NODE || get_string_list(ld, v, "expected_output.re_sub", &pair, &n) < 0 || n != 2) {
+	if (v->type != YAML_SEQUENCE_NODE || ld_string_list(ld, v, "expected_output.re_sub", &pair, &n) < 0 || n != 2) {
 		if (pair == NULL || n != 2)
 			ERR(ld, v, "expected_output.re_sub must be a list of two strings: [pattern, replacement]");
 		free_list(pair, n);
@@ -564,10 +245,10 @@ static const struct field expected_output_fields[] = {
 static int load_expected_output(struct loader *ld, const yaml_node_t *map, void *target)
 {
 	if (map->type != YAML_MAPPING_NODE) {
-		ERR(ld, map, "expected_output must be a mapping (lines, order, ...), not %s", kind_name(map));
+		ERR(ld, map, "expected_output must be a mapping (lines, order, ...), not %s", node_kind(map));
 		return -1;
 	}
-	return load_fields(ld, map, expected_output_fields, N_OF(expected_output_fields), "expected_output.", target,
+	return ld_fields(ld, map, expected_output_fields, N_OF(expected_output_fields), "expected_output.", target,
 	    NULL);
 }
 
@@ -589,7 +270,7 @@ static int load_helper_name(struct loader *ld, const yaml_node_t *v, void *targe
 {
 	struct helper_proc *h = target;
 
-	if (get_string(ld, v, "processes.name", &h->name) < 0)
+	if (ld_string(ld, v, "processes.name", &h->name) < 0)
 		return -1;
 	if (!valid_helper_name(h->name)) {
 		ERR(ld, v, "processes.name '%.64s' must be 1 to %d letters, digits or ._+- (not starting with -)", h->name,
@@ -603,7 +284,7 @@ static int load_helper_pid(struct loader *ld, const yaml_node_t *v, void *target
 {
 	struct helper_proc *h = target;
 
-	if (get_int(ld, v, "processes.pid", HELPER_PID_MIN, &h->pid) < 0)
+	if (ld_int(ld, v, "processes.pid", HELPER_PID_MIN, &h->pid) < 0)
 		return -1;
 	if (h->pid > HELPER_PID_MAX) {
 		ERR(ld, v, "processes.pid must be from %d to %d (the runner forks up to it)", HELPER_PID_MIN, HELPER_PID_MAX);
@@ -625,12 +306,12 @@ static int load_helper(struct loader *ld, const yaml_node_t *map, struct helper_
 	int rc;
 
 	if (map->type != YAML_MAPPING_NODE) {
-		ERR(ld, map, "each item of processes must be a mapping {name, pid, killable}, not %s", kind_name(map));
+		ERR(ld, map, "each item of processes must be a mapping {name, pid, killable}, not %s", node_kind(map));
 		return -1;
 	}
-	rc = load_fields(ld, map, helper_fields, N_OF(helper_fields), "processes.", h, found);
-	if (!given(helper_fields, N_OF(helper_fields), found, "name") ||
-	    !given(helper_fields, N_OF(helper_fields), found, "pid")) {
+	rc = ld_fields(ld, map, helper_fields, N_OF(helper_fields), "processes.", h, found);
+	if (!fields_given(helper_fields, N_OF(helper_fields), found, "name") ||
+	    !fields_given(helper_fields, N_OF(helper_fields), found, "pid")) {
 		ERR(ld, map, "each item of processes needs a name and a pid");
 		rc = -1;
 	}
@@ -650,7 +331,7 @@ static int load_processes(struct loader *ld, const yaml_node_t *list, void *targ
 	int rc = 0;
 
 	if (list->type != YAML_SEQUENCE_NODE) {
-		ERR(ld, list, "processes must be a list of {name, pid, killable}, not %s", kind_name(list));
+		ERR(ld, list, "processes must be a list of {name, pid, killable}, not %s", node_kind(list));
 		return -1;
 	}
 	n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
@@ -662,7 +343,7 @@ static int load_processes(struct loader *ld, const yaml_node_t *list, void *targ
 	if (c->helpers == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = node(ld, list->data.sequence.items.start[i]);
+		yaml_node_t *item = ld_node(ld, list->data.sequence.items.start[i]);
 
 		c->n_helpers++;
 		if (load_helper(ld, item, &c->helpers[i]) < 0) {
@@ -772,7 +453,7 @@ static int load_audit_allow(struct loader *ld, const yaml_node_t *map, struct ch
 
 	if (map->type != YAML_MAPPING_NODE) {
 		ERR(ld, map, "challenge %s: audit_allow must be a mapping {strategy: \"reason\"}, not %s", slug,
-		    kind_name(map));
+		    node_kind(map));
 		return -1;
 	}
 	cap = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
@@ -781,27 +462,27 @@ static int load_audit_allow(struct loader *ld, const yaml_node_t *map, struct ch
 	if (c->audit_allow == NULL || c->audit_allow_reason == NULL)
 		return -1;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		yaml_node_t *k = ld_node(ld, p->key), *v = ld_node(ld, p->value);
 		char *reason = NULL;
 
-		if (k->type != YAML_SCALAR_NODE || !audit_strategy_known(scalar(k))) {
+		if (k->type != YAML_SCALAR_NODE || !audit_strategy_known(node_text(k))) {
 			ERR(ld, k, "challenge %s: audit_allow names no strategy of the audit: '%.64s' (see cmdarena-check(1))",
-			    slug, k->type == YAML_SCALAR_NODE ? scalar(k) : "?");
+			    slug, k->type == YAML_SCALAR_NODE ? node_text(k) : "?");
 			rc = -1;
 			continue;
 		}
-		if (repeated_key(ld, map, p, "audit_allow.")) {
+		if (ld_repeated_key(ld, map, p, "audit_allow.")) {
 			rc = -1;
 			continue;
 		}
-		if (v->type != YAML_SCALAR_NODE || plain_is_typed(v) || blank(scalar(v))) {
+		if (v->type != YAML_SCALAR_NODE || node_is_typed(v) || blank(node_text(v))) {
 			ERR(ld, v, "challenge %s: audit_allow.%s needs a reason: why this challenge rightly accepts it", slug,
-			    scalar(k));
+			    node_text(k));
 			rc = -1;
 			continue;
 		}
-		if (get_string(ld, v, "audit_allow reason", &reason) < 0 ||
-		    (c->audit_allow[c->n_audit_allow] = strdup(scalar(k))) == NULL) {
+		if (ld_string(ld, v, "audit_allow reason", &reason) < 0 ||
+		    (c->audit_allow[c->n_audit_allow] = strdup(node_text(k))) == NULL) {
 			free(reason);
 			return -1;
 		}
@@ -825,7 +506,7 @@ static int load_img(struct loader *ld, const yaml_node_t *v, void *target)
 {
 	struct challenge *c = target;
 	char *img = NULL;
-	int rc = get_string(ld, v, "img", &img);
+	int rc = ld_string(ld, v, "img", &img);
 
 	if (rc == 0 && !strcmp(img, "cmd-no-bin")) {
 		c->no_bin = true;
@@ -873,7 +554,7 @@ static const struct field challenge_fields[] = {
 	{ "openemoji", FT_IGNORED, .offset = 0 },
 };
 
-#define CHALLENGE_GIVEN(found, key) given(challenge_fields, N_OF(challenge_fields), (found), (key))
+#define CHALLENGE_GIVEN(found, key) fields_given(challenge_fields, N_OF(challenge_fields), (found), (key))
 
 /* A challenge before its fields are read: the defaults of those it may leave out. */
 static void challenge_init(struct challenge *c, const yaml_node_t *map)
@@ -959,10 +640,10 @@ static int load_challenge(struct loader *ld, const yaml_node_t *map, struct chal
 
 	challenge_init(c, map);
 	if (map->type != YAML_MAPPING_NODE) {
-		ERR(ld, map, "each challenge must be a mapping (slug: ..., version: ...), not %s", kind_name(map));
+		ERR(ld, map, "each challenge must be a mapping (slug: ..., version: ...), not %s", node_kind(map));
 		return -1;
 	}
-	load_fields(ld, map, challenge_fields, N_OF(challenge_fields), "", c, found);
+	ld_fields(ld, map, challenge_fields, N_OF(challenge_fields), "", c, found);
 	allow_n = CHALLENGE_GIVEN(found, "audit_allow");
 	if (allow_n && load_audit_allow(ld, allow_n, c) < 0 && ld->rep->errors == before)
 		ERR(ld, allow_n, "out of memory");
@@ -1072,7 +753,7 @@ static void load_challenges(struct loader *ld, const yaml_node_t *root, struct c
 		return;
 	}
 	if (root->type != YAML_SEQUENCE_NODE) {
-		ERR(ld, root, "the file must be a list of challenges (- slug: ...), not %s", kind_name(root));
+		ERR(ld, root, "the file must be a list of challenges (- slug: ...), not %s", node_kind(root));
 		return;
 	}
 	cap = (size_t)(root->data.sequence.items.top - root->data.sequence.items.start);
@@ -1082,7 +763,7 @@ static void load_challenges(struct loader *ld, const yaml_node_t *root, struct c
 		return;
 	}
 	for (yaml_node_item_t *it = root->data.sequence.items.start; it < root->data.sequence.items.top; it++) {
-		if (load_challenge(ld, node(ld, *it), &cat->v[cat->n]) == 0)
+		if (load_challenge(ld, ld_node(ld, *it), &cat->v[cat->n]) == 0)
 			cat->n++;
 		else
 			challenge_free(&cat->v[cat->n]);
