@@ -64,6 +64,63 @@ static char *pct_decode(const char *s, size_t len, size_t *outlen, int *bad)
 	return out;
 }
 
+/* pct_decode gave NULL: a bad escape (bad set) or no memory. */
+static int decode_failed(struct query_error *e, int bad)
+{
+	return bad ? fail(e, 400, "invalid_encoding", "The query string has an invalid percent-encoding (% must be followed by two hex digits).")
+	    : fail(e, 500, "internal", "Out of memory.");
+}
+
+/* The allowed name that seg's name (namelen bytes, percent-encoded) decodes to, or NULL (*rc says why). */
+static const char *allowed_name(const char *seg, size_t namelen, const char *const *allowed, struct query_error *e,
+    int *rc)
+{
+	size_t nlen, k;
+	int bad;
+	char *name = pct_decode(seg, namelen, &nlen, &bad);
+
+	if (name == NULL) {
+		*rc = decode_failed(e, bad);
+		return NULL;
+	}
+	for (k = 0; allowed[k]; k++)
+		if (strlen(allowed[k]) == nlen && memcmp(allowed[k], name, nlen) == 0)
+			break;
+	free(name);
+	if (allowed[k] == NULL)
+		*rc = fail(e, 400, "unknown_parameter", "The query string has a parameter this endpoint does not take.");
+	return allowed[k];
+}
+
+/* One name=value segment (seglen > 0) into q: an allowed name, given once, its value decoded. */
+static int add_param(struct query *q, const char *seg, size_t seglen, const char *const *allowed,
+    struct query_error *e)
+{
+	const char *eq = memchr(seg, '=', seglen), *name;
+	size_t namelen = eq ? (size_t)(eq - seg) : seglen, vlen;
+	char *value;
+	int bad, rc = -1;
+
+	if ((name = allowed_name(seg, namelen, allowed, e, &rc)) == NULL)
+		return rc;
+	if (query_get(q, name, NULL) != NULL) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "The parameter %s is given more than once.", name);
+		return fail(e, 400, "repeated_parameter", msg);
+	}
+	if (q->n >= QUERY_MAX_PARAMS)
+		return fail(e, 400, "too_many_parameters", "The query string has too many parameters.");
+	value = eq ? pct_decode(eq + 1, seglen - namelen - 1, &vlen, &bad) : pct_decode("", 0, &vlen, &bad);
+	if (value == NULL)
+		return decode_failed(e, bad);
+	q->p[q->n].name = name;
+	q->p[q->n].value = value;
+	q->p[q->n].len = vlen;
+	q->n++;
+	return 0;
+}
+
 int query_parse(const char *qs, size_t qslen, size_t max_len, const char *const *allowed,
     struct query *q, struct query_error *e)
 {
@@ -79,41 +136,10 @@ int query_parse(const char *qs, size_t qslen, size_t max_len, const char *const 
 	while (pos < qslen) {
 		const char *seg = qs + pos, *amp = memchr(seg, '&', qslen - pos);
 		size_t seglen = amp ? (size_t)(amp - seg) : qslen - pos;
-		const char *eq = memchr(seg, '=', seglen);
-		size_t namelen = eq ? (size_t)(eq - seg) : seglen;
-		char *name, *value;
-		size_t nlen, vlen, k;
-		int bad;
 
 		pos += seglen + 1;
-		if (seglen == 0)
-			continue;
-		name = pct_decode(seg, namelen, &nlen, &bad);
-		if (name == NULL)
-			return bad ? fail(e, 400, "invalid_encoding", "The query string has an invalid percent-encoding (% must be followed by two hex digits).")
-			    : fail(e, 500, "internal", "Out of memory.");
-		for (k = 0; allowed[k]; k++)
-			if (strlen(allowed[k]) == nlen && memcmp(allowed[k], name, nlen) == 0)
-				break;
-		free(name);
-		if (allowed[k] == NULL)
-			return fail(e, 400, "unknown_parameter", "The query string has a parameter this endpoint does not take.");
-		if (query_get(q, allowed[k], NULL) != NULL) {
-			char msg[128];
-
-			snprintf(msg, sizeof(msg), "The parameter %s is given more than once.", allowed[k]);
-			return fail(e, 400, "repeated_parameter", msg);
-		}
-		if (q->n >= QUERY_MAX_PARAMS)
-			return fail(e, 400, "too_many_parameters", "The query string has too many parameters.");
-		value = eq ? pct_decode(eq + 1, seglen - namelen - 1, &vlen, &bad) : pct_decode("", 0, &vlen, &bad);
-		if (value == NULL)
-			return bad ? fail(e, 400, "invalid_encoding", "The query string has an invalid percent-encoding (% must be followed by two hex digits).")
-			    : fail(e, 500, "internal", "Out of memory.");
-		q->p[q->n].name = allowed[k];
-		q->p[q->n].value = value;
-		q->p[q->n].len = vlen;
-		q->n++;
+		if (seglen > 0 && add_param(q, seg, seglen, allowed, e) < 0)
+			return -1;
 	}
 	return 0;
 }
