@@ -82,7 +82,5 @@ int exec_kill_others(struct exec_ctx *ctx, const pid_t *keep, size_t n_keep, lon
 /* The session of a process (from /proc), or -1. */
 pid_t exec_session_of(pid_t pid);
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-long exec_now_ms(void);
 
 #endif

@@ -37,7 +37,7 @@ struct runner {
 	char *env_pwd, *env_home;
 	const char *envp[16];
 	long budget_left_ms;	/* of the user's command, shared by its runs */
-	long deadline_ms;	/* clock_ms() past which nothing more may start (total_ms) */
+	long long deadline_ms;	/* clock_ms() past which nothing more may start (total_ms) */
 	const struct attempt *cmd;	/* the command being judged */
 	int run_no;		/* 1, or 2 after randomize */
 	pid_t keep[REQUEST_MAX_HELPERS + 1];	/* helpers' sessions, then setup's */

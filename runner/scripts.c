@@ -50,9 +50,9 @@ static const char PRELUDE_CHECK[] =
 /* What is left of the runner's whole budget, capped at want. */
 long within_total(const struct runner *r, long want)
 {
-	long left = r->deadline_ms - clock_ms();
+	long long left = r->deadline_ms - clock_ms();
 
-	return left < want ? (left > 0 ? left : 0) : want;
+	return left < want ? (left > 0 ? (long)left : 0) : want;
 }
 
 /* A script's environment: the user's plus what only scripts get (freed by script_env_free). */

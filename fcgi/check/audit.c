@@ -31,8 +31,6 @@ char *audit_request(const struct config *c, const struct challenge *ch, char *co
 {
 	json_object *req, *list;
 	char *out = NULL;
-	/* The service's budget, per attempt: the runner applies timeout_ms and total_ms to each. */
-	int total_ms = c->hard_deadline_ms - 1500;
 	bool ok = true;
 
 	if (n == 0 || sandbox_make_nonce(nonce) < 0)
@@ -52,12 +50,9 @@ char *audit_request(const struct config *c, const struct challenge *ch, char *co
 		ok = b64 != NULL && json_object_array_add(list, json_object_new_string(b64)) == 0;
 		free(b64);
 	}
-	json_object_object_add(req, "timeout_ms", json_object_new_int(c->timeout_ms));
-	json_object_object_add(req, "script_timeout_ms", json_object_new_int(c->script_timeout_ms));
-	json_object_object_add(req, "total_ms", json_object_new_int(total_ms));
-	json_object_object_add(req, "output_cap", json_object_new_int64((int64_t)output_cap));
-	if (ok && sandbox_add_spec(req, ch) == 0)
-		out = sandbox_request_text(req, reqlen);
+	/* The service's budget, per attempt: the runner applies timeout_ms and total_ms to each. */
+	if (ok)
+		out = sandbox_request_finish(req, c, ch, output_cap, reqlen);
 	json_object_put(req);
 	return out;
 }

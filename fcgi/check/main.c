@@ -461,13 +461,7 @@ static int replace_engine(struct config *cfg, const char *url)
 	char err[1024], setting[1024];
 
 	snprintf(setting, sizeof(setting), "engine=%s", url);
-	for (size_t i = 0; i < cfg->n_engines; i++) {
-		free(cfg->engines[i].url);
-		free(cfg->engines[i].tls_cert);
-		free(cfg->engines[i].tls_key);
-		free(cfg->engines[i].tls_ca);
-	}
-	cfg->n_engines = 0;
+	config_clear_engines(cfg);
 	if (config_set(cfg, setting, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cmdarena-check: %s\n", err);
 		return -1;

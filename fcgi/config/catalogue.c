@@ -188,10 +188,6 @@ static bool valid_dir_name(const char *s)
 	return true;
 }
 
-/*
- * Is the key of pair p (a scalar) already in map before it? Reported as an error; the caller skips
- * the repeat, which would otherwise overwrite (and leak) what the first one loaded.
- */
 /* ---- expected_output ------------------------------------------------------------------------ */
 
 /* expected_output.lines: a list of strings; "lines:" with nothing means no output is expected. */

@@ -538,6 +538,13 @@ int config_finish(struct config *c, char *err, size_t errlen)
 	return check_settings(c, err, errlen);
 }
 
+void config_clear_engines(struct config *c)
+{
+	for (size_t i = 0; i < c->n_engines; i++)
+		engine_conf_free(&c->engines[i]);
+	c->n_engines = 0;
+}
+
 void config_free(struct config *c)
 {
 	for (size_t i = 0; i < N_KEYS; i++)
@@ -547,9 +554,7 @@ void config_free(struct config *c)
 			free(*p);
 			*p = NULL;
 		}
-	for (size_t i = 0; i < c->n_engines; i++)
-		engine_conf_free(&c->engines[i]);
-	c->n_engines = 0;
+	config_clear_engines(c);
 	free(c->path);
 	c->path = NULL;
 }

@@ -114,6 +114,9 @@ int config_set(struct config *c, const char *keyvalue, char *err, size_t errlen)
 /* Resolve derived defaults (workers = cores x 2, node_id = hostname...). */
 int config_finish(struct config *c, char *err, size_t errlen);
 
+/* Forget every engine (engine = settings add to the list): before giving a new list. */
+void config_clear_engines(struct config *c);
+
 void config_free(struct config *c);
 
 /* Parse "16m", "64k", "1g", "1234" into bytes. Returns 0 or -1. */

@@ -190,7 +190,7 @@ int sandbox_make_nonce(char nonce[NONCE_LEN + 1])
  * here, never referenced (json-c's reference counts and its cached JSON text are not
  * thread-safe), so each request gets a deep copy of its members.
  */
-int sandbox_add_spec(json_object *req, const struct challenge *ch)
+static int sandbox_add_spec(json_object *req, const struct challenge *ch)
 {
 	json_object_object_foreach(ch->runner_spec, key, val) {
 		json_object *copy = NULL;
@@ -205,7 +205,7 @@ int sandbox_add_spec(json_object *req, const struct challenge *ch)
 	return 0;
 }
 
-char *sandbox_request_text(json_object *req, size_t *reqlen)
+static char *sandbox_request_text(json_object *req, size_t *reqlen)
 {
 	const char *s;
 	size_t n;
@@ -227,8 +227,6 @@ char *sandbox_runner_request(const struct config *c, const struct challenge *ch,
 {
 	json_object *req;
 	char *b64, *out = NULL;
-	/* Leave the runner a margin inside the hard deadline for start-up and the verdict. */
-	int total_ms = c->hard_deadline_ms - 1500;
 
 	if (sandbox_make_nonce(nonce) < 0)
 		return NULL;
@@ -237,16 +235,24 @@ char *sandbox_runner_request(const struct config *c, const struct challenge *ch,
 	if (b64 != NULL && req != NULL) {
 		json_object_object_add(req, "nonce", json_object_new_string(nonce));
 		json_object_object_add(req, "cmd_b64", json_object_new_string(b64));
-		json_object_object_add(req, "timeout_ms", json_object_new_int(c->timeout_ms));
-		json_object_object_add(req, "script_timeout_ms", json_object_new_int(c->script_timeout_ms));
-		json_object_object_add(req, "total_ms", json_object_new_int(total_ms));
-		json_object_object_add(req, "output_cap", json_object_new_int64((int64_t)c->output_cap));
-		if (sandbox_add_spec(req, ch) == 0)
-			out = sandbox_request_text(req, reqlen);
+		out = sandbox_request_finish(req, c, ch, c->output_cap, reqlen);
 	}
 	json_object_put(req);
 	free(b64);
 	return out;
+}
+
+char *sandbox_request_finish(json_object *req, const struct config *c, const struct challenge *ch,
+    size_t output_cap, size_t *reqlen)
+{
+	/* Leave the runner a margin inside the hard deadline for start-up and the verdict. */
+	int total_ms = c->hard_deadline_ms - 1500;
+
+	json_object_object_add(req, "timeout_ms", json_object_new_int(c->timeout_ms));
+	json_object_object_add(req, "script_timeout_ms", json_object_new_int(c->script_timeout_ms));
+	json_object_object_add(req, "total_ms", json_object_new_int(total_ms));
+	json_object_object_add(req, "output_cap", json_object_new_int64((int64_t)output_cap));
+	return sandbox_add_spec(req, ch) == 0 ? sandbox_request_text(req, reqlen) : NULL;
 }
 
 static int get_member(json_object *o, const char *name, json_type type, json_object **out)

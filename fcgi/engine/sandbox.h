@@ -29,11 +29,14 @@ char *sandbox_runner_request(const struct config *c, const struct challenge *ch,
 /* A fresh random nonce (NONCE_LEN hex digits) for a runner request. Returns 0, or -1. */
 int sandbox_make_nonce(char nonce[NONCE_LEN + 1]);
 
-/* Add the challenge's members (ch->runner_spec) to a runner request object. Returns 0 or -1. */
-int sandbox_add_spec(json_object *req, const struct challenge *ch);
-
-/* A request object as the runner reads it: one line ended by '\n' (malloc'd; *reqlen its length). */
-char *sandbox_request_text(json_object *req, size_t *reqlen);
+/*
+ * Finish a runner request object that holds "nonce" and the command ("cmd_b64", or "attempts"):
+ * add the service's limits (output_cap the output's), then the challenge's members
+ * (ch->runner_spec), and return it as the runner reads it: one line ended by '\n' (malloc'd;
+ * *reqlen its length), or NULL.
+ */
+char *sandbox_request_finish(json_object *req, const struct config *c, const struct challenge *ch,
+    size_t output_cap, size_t *reqlen);
 
 struct verdict {
 	bool correct;

@@ -328,9 +328,11 @@ static bool body_correct(const char *body, size_t len)
 	return correct;
 }
 
-static void answer_verdict(FCGX_Request *r, struct request_log *rl, const char *body, size_t len, int ttl)
+/* correct: the verdict's outcome (known when we made the body; body_correct() for a stored one). */
+static void answer_verdict(FCGX_Request *r, struct request_log *rl, const char *body, size_t len, int ttl,
+    bool correct)
 {
-	rl->outcome = body_correct(body, len) ? OUT_CORRECT : OUT_INCORRECT;
+	rl->outcome = correct ? OUT_CORRECT : OUT_INCORRECT;
 	rl->status = 200;
 	reply_json(r, body, len, ttl, layer_name(rl->layer));
 }
@@ -412,7 +414,7 @@ static void store_and_answer(struct run *run, struct verdict *v, bool store)
 	}
 	if (store && ttl > 0)
 		redis_verdict_set(&w->vc, run->key, body, blen, ttl);
-	answer_verdict(run->r, run->rl, body, blen, ttl);
+	answer_verdict(run->r, run->rl, body, blen, ttl, v->correct);
 	free(body);
 }
 
@@ -496,7 +498,7 @@ static bool run_from_cache(struct run *run)
 	if (run->lookup != LOOKUP_HIT)
 		return false;
 	run->rl->layer = LAYER_REDIS;
-	answer_verdict(run->r, run->rl, cached, len, w->cfg->verdict_ttl_s);
+	answer_verdict(run->r, run->rl, cached, len, w->cfg->verdict_ttl_s, body_correct(cached, len));
 	/* One more visitor solved it this way (nginx's own hits never get here). */
 	if (run->rl->outcome == OUT_CORRECT)
 		solutions_count(w->sol, run->ch, run->cmd, run->clen);
@@ -563,7 +565,7 @@ static void run_once(struct run *run)
 		break;
 	case LOCK_VERDICT:
 		run->rl->layer = LAYER_INFLIGHT;
-		answer_verdict(run->r, run->rl, verdict, len, run->w->cfg->verdict_ttl_s);
+		answer_verdict(run->r, run->rl, verdict, len, run->w->cfg->verdict_ttl_s, body_correct(verdict, len));
 		free(verdict);
 		break;
 	case LOCK_GAVE_UP:

@@ -12,6 +12,19 @@
 #include "tmp_catalogue.h"
 
 /* The runner spec as JSON text, for substring checks (valid until the challenge is freed). */
+/* The runner request the service would send for cmd on challenge c, with the default settings. */
+static char *request_for(const struct challenge *c, const char *cmd)
+{
+	struct config cfg;
+	char nonce[NONCE_LEN + 1], *req;
+	size_t len;
+
+	config_defaults(&cfg);
+	req = sandbox_runner_request(&cfg, c, cmd, strlen(cmd), nonce, &len);
+	config_free(&cfg);
+	return req;
+}
+
 static const char *spec_text(const struct challenge *c)
 {
 	return json_object_to_json_string_ext(c->runner_spec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -248,31 +261,21 @@ int main(void)
 	    !strcmp(c->helpers[1].name, "oops-this-will-delete-bin-dirs") && c->helpers[0].pid == 7 && !c->helpers[0].killable,
 	    "its processes, in ascending pid order, killable defaulting to false");
 	if (c) {
-		struct config cfg;
-		char nonce[NONCE_LEN + 1], *req;
-		size_t len;
+		char *req = request_for(c, "kill 42");
 
-		config_defaults(&cfg);
-		req = sandbox_runner_request(&cfg, c, "kill 42", 7, nonce, &len);
 		if (!ok(req && strstr(req, ",\"helpers\":[{\"pid\":7,\"name\":\"watcher\",\"killable\":false},"
 		    "{\"pid\":42,\"name\":\"oops-this-will-delete-bin-dirs\",\"killable\":true}]"), "the runner request carries them as helpers"))
 			diag("got: %s", req ? req : "(nothing)");
 		free(req);
-		config_free(&cfg);
 	}
 	c = catalogue_find(&cat, "plain");
 	ok(c && c->n_helpers == 0 && c->n_expected_failures == 1 && !strcmp(c->expected_failures[0], "echo 42"),
 	    "a string for expected_failures is a list of one");
 	if (c) {
-		struct config cfg;
-		char nonce[NONCE_LEN + 1], *req;
-		size_t len;
+		char *req = request_for(c, "x");
 
-		config_defaults(&cfg);
-		req = sandbox_runner_request(&cfg, c, "x", 1, nonce, &len);
 		ok(req && !strstr(req, "helpers"), "a challenge without processes sends no helpers member");
 		free(req);
-		config_free(&cfg);
 	}
 	catalogue_free(&cat);
 	load_report_free(&rep);
