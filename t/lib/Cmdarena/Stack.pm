@@ -23,9 +23,9 @@ use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
-use POSIX qw(:sys_wait_h);
+use POSIX ();
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
 my $json = JSON::PP->new->utf8->canonical;
